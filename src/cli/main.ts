@@ -10,11 +10,34 @@ interface Command {
   load: () => Promise<{ main(argv: string[]): Promise<number> }>;
 }
 
-const commands: Record<string, Command> = {};
-
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
-}
+const commands: Record<string, Command> = {
+  run: { summary: 'run the daemon in the foreground (-c FILE)', load: () => import('./commands/run.js') },
+  check: {
+    summary: 'validate a config file without running it (-c FILE)',
+    load: () => import('./commands/check.js'),
+  },
+  demo: {
+    summary: 'the embedded default: demo backends + TCP and UDP services',
+    load: () => import('./commands/demo.js'),
+  },
+  reload: {
+    summary: 'make a running daemon re-read its config file',
+    load: () => import('./commands/reload.js'),
+  },
+  adm: {
+    summary: 'ipvsadm-compatible command line, over the admin API',
+    load: () => import('./commands/adm.js'),
+  },
+  'import-keepalived': {
+    summary: 'translate a keepalived.conf into tslvs YAML',
+    load: () => import('./commands/import-keepalived.js'),
+  },
+  realserver: {
+    summary: 'prepare (or --down) this host as a DR/TUN real server',
+    load: () => import('./commands/realserver.js'),
+  },
+  lab: { summary: 'network-namespace lab: up, status, run, down', load: () => import('./commands/lab.js') },
+};
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length), 4);

@@ -1,0 +1,5 @@
+import { ErrorCodes, TslvsError } from '../../errors.js';
+
+export async function main(_argv: string[]): Promise<number> {
+  throw new TslvsError(ErrorCodes.USAGE, "'tslvs adm' is not implemented yet");
+}
