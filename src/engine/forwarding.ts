@@ -12,7 +12,7 @@ export function forwardingFromName(name: ForwardingName): ForwardingMethod {
 }
 
 /** NAT and FNAT see both directions; DR and TUN replies bypass the director (IPVS NOOUTPUT). */
-export function seesReplies(m: ForwardingMethod): boolean {
+export function seesReplies(m: number): boolean {
   return m === Forwarding.NAT || m === Forwarding.FNAT || m === Forwarding.PROXY;
 }
 
