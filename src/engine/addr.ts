@@ -171,7 +171,7 @@ export function parseNetmask(s: string | number, family: Family): number {
     return n;
   }
   const a = tryParseIp(s);
-  if (!a || a.family !== 4 || family !== 4) throw bad();
+  if (a?.family !== 4 || family !== 4) throw bad();
   const m = a.words[0];
   const inv = ~m >>> 0;
   if ((inv & (inv + 1)) !== 0) throw bad(); // ones must be contiguous from the top

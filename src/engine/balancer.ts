@@ -6,7 +6,6 @@
 import { type IpAddress, maskIp } from './addr.js';
 import { CF } from './conntable/layout.js';
 import { ConnTable, type ConnTableOptions, type NewConn, newConnParams } from './conntable/table.js';
-import { TimerWheel } from './conntable/wheel.js';
 import { DestFlag, DestTable } from './dest-table.js';
 import { Forwarding } from './forwarding.js';
 import { LocalAddressPool } from './local-addrs.js';
@@ -35,7 +34,7 @@ export const BALANCER_STAT_NAMES = Object.freeze([
 ] as const);
 
 export interface BalancerOptions {
-  conntable: ConnTableOptions & { tickMs?: number; wheelSlots?: number };
+  conntable: ConnTableOptions;
   /** FNAT local addresses and the port range allocated on each. */
   localAddresses?: readonly IpAddress[];
   localPortRange?: readonly [number, number];
@@ -66,14 +65,11 @@ export class Balancer {
     this.services = new ServiceTable(this.dests, { random });
     const [pmin, pmax] = opts.localPortRange ?? [1024, 65535];
     this.lips = opts.localAddresses?.length ? new LocalAddressPool(opts.localAddresses, pmin, pmax) : null;
-    const tickMs = opts.conntable.tickMs ?? 128;
-    const slots = opts.conntable.wheelSlots ?? 8192;
     this.conns = new ConnTable(
       { seed: (random() * 0x100000000) >>> 0, ...opts.conntable },
       this.services,
       this.dests,
       this.lips,
-      (e) => new TimerWheel(e, tickMs, slots),
     );
     this.expireQuiescentTemplate = opts.expireQuiescentTemplate ?? false;
   }

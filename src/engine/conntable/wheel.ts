@@ -29,6 +29,10 @@ export class TimerWheel {
     this.#pending = slots;
   }
 
+  get byteLength(): number {
+    return this.#heads.byteLength;
+  }
+
   /** Links `id` to the slot of absolute time `at` (ms). */
   link(id: number, at: number): void {
     let tick = Math.floor(at / this.tickMs);

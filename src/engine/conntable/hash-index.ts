@@ -1,0 +1,321 @@
+/**
+ * The session table's two hash indexes over the entry array: "in" (client -> VIP, IPVS
+ * `ip_vs_conn_in_get`) for every connection and template, "out" (RS -> client for NAT, RS -> local
+ * address for FNAT, `ip_vs_conn_out_get`) for connections that see replies. Chains are singly linked
+ * through the entries (words INEXT / ONEXT); one bucket word per entry per index.
+ */
+import type { DestTable } from '../dest-table.js';
+import { Forwarding } from '../forwarding.js';
+import { fmix32, mixWord } from '../hash.js';
+import type { LocalAddressPool } from '../local-addrs.js';
+import type { ServiceTable } from '../service-table.js';
+import { CF, STRIDE, W } from './layout.js';
+
+const OUT_SALT = 0x5a5a5a5a;
+
+/** Largest batch `findInBatch` takes. */
+export const BATCH_MAX = 64;
+
+/** Keys of up to BATCH_MAX client -> VIP packets, column-wise (the packet loop fills one per RX batch). */
+export interface FlowBatch {
+  count: number;
+  readonly proto: Uint8Array;
+  readonly af: Uint8Array;
+  readonly saddr: Uint32Array;
+  readonly sport: Uint16Array;
+  readonly daddr: Uint32Array;
+  readonly dport: Uint16Array;
+}
+
+export function newFlowBatch(): FlowBatch {
+  return {
+    count: 0,
+    proto: new Uint8Array(BATCH_MAX),
+    af: new Uint8Array(BATCH_MAX),
+    saddr: new Uint32Array(BATCH_MAX * 4),
+    sport: new Uint16Array(BATCH_MAX),
+    daddr: new Uint32Array(BATCH_MAX * 4),
+    dport: new Uint16Array(BATCH_MAX),
+  };
+}
+
+function sameWords(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number): boolean {
+  return a[ao] === b[bo] && a[ao + 1] === b[bo + 1] && a[ao + 2] === b[bo + 2] && a[ao + 3] === b[bo + 3];
+}
+
+export class ConnIndex {
+  readonly #e: Uint32Array;
+  readonly #in: Uint32Array;
+  readonly #out: Uint32Array;
+  readonly #nb: number;
+  readonly #seed: number;
+  readonly #services: ServiceTable;
+  readonly #dests: DestTable;
+  readonly #lips: LocalAddressPool | null;
+  readonly #heads = new Uint32Array(BATCH_MAX);
+  /** Keeps the JIT from discarding the warm-up loads of `findInBatch`. */
+  #sink = 0;
+
+  constructor(
+    entries: Uint32Array,
+    buckets: number,
+    seed: number,
+    services: ServiceTable,
+    dests: DestTable,
+    lips: LocalAddressPool | null,
+  ) {
+    this.#e = entries;
+    this.#nb = buckets;
+    this.#in = new Uint32Array(buckets);
+    this.#out = new Uint32Array(buckets);
+    this.#seed = seed;
+    this.#services = services;
+    this.#dests = dests;
+    this.#lips = lips;
+  }
+
+  get byteLength(): number {
+    return this.#in.byteLength + this.#out.byteLength;
+  }
+
+  get arrays(): Uint32Array[] {
+    return [this.#in, this.#out];
+  }
+
+  /**
+   * (address a, port1, address v, port2, proto) -> bucket. IPv4 keys hash one word per address (the other
+   * three are zero); multiply-high maps the hash onto any bucket count.
+   */
+  #hash(
+    salt: number,
+    proto: number,
+    af: number,
+    a: ArrayLike<number>,
+    ao: number,
+    port1: number,
+    v: ArrayLike<number>,
+    vo: number,
+    port2: number,
+  ): number {
+    let h = mixWord(this.#seed ^ salt, a[ao]!);
+    if (af === 6) {
+      h = mixWord(h, a[ao + 1]!);
+      h = mixWord(h, a[ao + 2]!);
+      h = mixWord(h, a[ao + 3]!);
+      h = mixWord(h, v[vo + 1]!);
+      h = mixWord(h, v[vo + 2]!);
+      h = mixWord(h, v[vo + 3]!);
+    }
+    h = mixWord(h, v[vo]!);
+    return Math.floor((fmix32(mixWord(h, ((port1 << 16) | port2) ^ (proto << 1))) * this.#nb) / 4294967296);
+  }
+
+  #inBucketOf(id: number): number {
+    const e = this.#e;
+    const b = id * STRIDE;
+    const st = e[b + W.STATE]!;
+    const tmpl = st & CF.TEMPLATE;
+    const svc = e[b + W.SVC_LIP]! & 0xffff;
+    const cport = tmpl ? 0 : e[b + W.PORTS]! & 0xffff;
+    const addr = this.#services.addr;
+    return this.#hash(
+      tmpl,
+      st & CF.UDP ? 17 : 6,
+      st & CF.AF6 ? 6 : 4,
+      e,
+      b + W.CADDR,
+      cport,
+      addr,
+      svc * 4,
+      e[b + W.PORTS]! >>> 16,
+    );
+  }
+
+  #outBucketOf(id: number): number {
+    const e = this.#e;
+    const b = id * STRIDE;
+    const st = e[b + W.STATE]!;
+    const isFnat = (st & CF.FWD_MASK) >>> CF.FWD_SHIFT === Forwarding.FNAT;
+    const dst = isFnat ? this.#lips!.addr : e;
+    const dof = isFnat ? (e[b + W.SVC_LIP]! >>> 16) * 4 : b + W.CADDR;
+    const xport = isFnat ? e[b + W.RPORTS]! >>> 16 : e[b + W.PORTS]! & 0xffff;
+    const proto = st & CF.UDP ? 17 : 6;
+    return this.#hash(
+      OUT_SALT,
+      proto,
+      st & CF.AF6 ? 6 : 4,
+      this.#dests.addr,
+      e[b + W.DEST]! * 4,
+      e[b + W.RPORTS]! & 0xffff,
+      dst,
+      dof,
+      xport,
+    );
+  }
+
+  insertIn(id: number): void {
+    const h = this.#inBucketOf(id);
+    this.#e[id * STRIDE + W.INEXT] = this.#in[h]!;
+    this.#in[h] = id;
+  }
+
+  insertOut(id: number): void {
+    const h = this.#outBucketOf(id);
+    this.#e[id * STRIDE + W.ONEXT] = this.#out[h]!;
+    this.#out[h] = id;
+    this.#e[id * STRIDE + W.STATE]! |= CF.OUT_HASHED;
+  }
+
+  #unchain(buckets: Uint32Array, h: number, id: number, word: number): void {
+    const e = this.#e;
+    let cur = buckets[h]!;
+    if (cur === id) {
+      buckets[h] = e[id * STRIDE + word]!;
+      return;
+    }
+    while (cur !== 0) {
+      const next = e[cur * STRIDE + word]!;
+      if (next === id) {
+        e[cur * STRIDE + word] = e[id * STRIDE + word]!;
+        return;
+      }
+      cur = next;
+    }
+  }
+
+  /** Unhashes from both indexes; call before the entry's key words change or it is freed. */
+  remove(id: number): void {
+    this.#unchain(this.#in, this.#inBucketOf(id), id, W.INEXT);
+    if (this.#e[id * STRIDE + W.STATE]! & CF.OUT_HASHED) {
+      this.#unchain(this.#out, this.#outBucketOf(id), id, W.ONEXT);
+      this.#e[id * STRIDE + W.STATE]! &= ~CF.OUT_HASHED;
+    }
+  }
+
+  /**
+   * The live entry for client `ca:cport` -> VIP `va:vport` (templates: client net, port 0, `tmpl` =
+   * CF.TEMPLATE), or 0. Dead templates never match.
+   */
+  findIn(
+    proto: number,
+    af: number,
+    ca: ArrayLike<number>,
+    co: number,
+    cport: number,
+    va: ArrayLike<number>,
+    vo: number,
+    vport: number,
+    tmpl: number,
+  ): number {
+    let id = this.#in[this.#hash(tmpl, proto, af, ca, co, cport, va, vo, vport)]!;
+    while (id !== 0) {
+      if (this.#matchIn(id, proto, af, ca, co, cport, va, vo, vport, tmpl)) return id;
+      id = this.#e[id * STRIDE + W.INEXT]!;
+    }
+    return 0;
+  }
+
+  #matchIn(
+    id: number,
+    proto: number,
+    af: number,
+    ca: ArrayLike<number>,
+    co: number,
+    cport: number,
+    va: ArrayLike<number>,
+    vo: number,
+    vport: number,
+    tmpl: number,
+  ): boolean {
+    const e = this.#e;
+    const b = id * STRIDE;
+    const st = e[b + W.STATE]!;
+    return (
+      e[b + W.PORTS] === (cport | (vport << 16)) >>> 0 &&
+      (st & (CF.TEMPLATE | CF.DEAD)) === tmpl &&
+      ((st & CF.UDP) !== 0) === (proto === 17) &&
+      ((st & CF.AF6) !== 0) === (af === 6) &&
+      sameWords(e, b + W.CADDR, ca, co) &&
+      sameWords(this.#services.addr, (e[b + W.SVC_LIP]! & 0xffff) * 4, va, vo)
+    );
+  }
+
+  /**
+   * `findIn` for a batch of client -> VIP keys (see FlowBatch). Hashing every key first, then loading
+   * every bucket head, then every first entry, issues the cache misses of a batch back to back so the CPU
+   * overlaps them; a lookup one at a time waits for each miss in turn (DPDK's rte_hash_lookup_bulk idea).
+   */
+  findInBatch(batch: FlowBatch, out: Uint32Array): void {
+    const n = batch.count;
+    const heads = this.#heads;
+    for (let k = 0; k < n; k++) {
+      heads[k] = this.#hash(
+        0,
+        batch.proto[k]!,
+        batch.af[k]!,
+        batch.saddr,
+        k * 4,
+        batch.sport[k]!,
+        batch.daddr,
+        k * 4,
+        batch.dport[k]!,
+      );
+    }
+    const buckets = this.#in;
+    for (let k = 0; k < n; k++) heads[k] = buckets[heads[k]!]!;
+    const e = this.#e;
+    let touch = 0;
+    for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.PORTS]!;
+    this.#sink = touch;
+    for (let k = 0; k < n; k++) {
+      let id = heads[k]!;
+      const proto = batch.proto[k]!;
+      const af = batch.af[k]!;
+      const sport = batch.sport[k]!;
+      const dport = batch.dport[k]!;
+      while (
+        id !== 0 &&
+        !this.#matchIn(id, proto, af, batch.saddr, k * 4, sport, batch.daddr, k * 4, dport, 0)
+      ) {
+        id = e[id * STRIDE + W.INEXT]!;
+      }
+      out[k] = id;
+    }
+  }
+
+  /** The NAT/FNAT entry for a reply `src:sport` (RS) -> `dst:dport` (client or local address), or 0. */
+  findOut(
+    proto: number,
+    af: number,
+    src: ArrayLike<number>,
+    so: number,
+    sport: number,
+    dst: ArrayLike<number>,
+    dof: number,
+    dport: number,
+  ): number {
+    const e = this.#e;
+    const lips = this.#lips;
+    let id = this.#out[this.#hash(OUT_SALT, proto, af, src, so, sport, dst, dof, dport)]!;
+    while (id !== 0) {
+      const b = id * STRIDE;
+      const st = e[b + W.STATE]!;
+      if (
+        (e[b + W.RPORTS]! & 0xffff) === sport &&
+        ((st & CF.UDP) !== 0) === (proto === 17) &&
+        ((st & CF.AF6) !== 0) === (af === 6) &&
+        sameWords(this.#dests.addr, e[b + W.DEST]! * 4, src, so)
+      ) {
+        const match =
+          (st & CF.FWD_MASK) >>> CF.FWD_SHIFT === Forwarding.FNAT
+            ? e[b + W.RPORTS]! >>> 16 === dport &&
+              lips !== null &&
+              sameWords(lips.addr, (e[b + W.SVC_LIP]! >>> 16) * 4, dst, dof)
+            : (e[b + W.PORTS]! & 0xffff) === dport && sameWords(e, b + W.CADDR, dst, dof);
+        if (match) return id;
+      }
+      id = e[b + W.ONEXT]!;
+    }
+    return 0;
+  }
+}
