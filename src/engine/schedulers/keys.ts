@@ -34,3 +34,15 @@ export function bucketHash(key: number, bits: number, legacy: boolean): number {
   if (legacy) return Math.imul(key, LEGACY_MULTIPLIER) & ((1 << bits) - 1);
   return Math.imul(key, GOLDEN_RATIO_32) >>> (32 - bits);
 }
+
+/**
+ * Whether any listed dest could serve (weight > 0, not overloaded): when none can, the sh/mh fallback
+ * walks are bound to fail, so they can be skipped.
+ */
+export function anyUsable(dests: DestTable, list: readonly number[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i]!;
+    if (dests.weight[d]! > 0 && !dests.isOverloaded(d)) return true;
+  }
+  return false;
+}

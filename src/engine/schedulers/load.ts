@@ -2,7 +2,7 @@
  * Load arithmetic shared by the least-connection family (lc, wlc, sed, nq, lblc, lblcr, twos), kept in
  * the kernel's integer semantics so picks match IPVS for the same counters.
  */
-import type { DestTable } from '../dest-table.js';
+import { DestFlag, type DestTable } from '../dest-table.js';
 
 /**
  * `ip_vs_dest_conn_overhead`: (activeconns << 8) + inactconns as a C `int`, wrapping like the kernel does
@@ -31,26 +31,33 @@ export function mulGreater(a: number, b: number, c: number, d: number): boolean 
  * when loh * w_dest > doh * w_least. Ties keep the earlier dest; weight 0 can never win. -1 if none.
  */
 export function wlcPick(dests: DestTable, list: readonly number[]): number {
+  // Columns read once per call (the table may have grown since the last one); loops stay on typed arrays.
   const n = list.length;
   const weight = dests.weight;
+  const flags = dests.flags;
+  const active = dests.activeConns;
+  const inact = dests.inactConns;
   let i = 0;
   let least = -1;
   for (; i < n; i++) {
     const d = list[i]!;
-    if (!dests.isOverloaded(d) && weight[d]! > 0) {
+    if ((flags[d]! & DestFlag.OVERLOAD) === 0 && weight[d]! > 0) {
       least = d;
       break;
     }
   }
   if (least < 0) return -1;
-  let loh = connOverhead(dests, least);
+  let loh = ((active[least]! << 8) + inact[least]!) | 0;
+  let lw = weight[least]!;
   for (i++; i < n; i++) {
     const d = list[i]!;
-    if (dests.isOverloaded(d)) continue;
-    const doh = connOverhead(dests, d);
-    if (mulGreater(loh, weight[d]!, doh, weight[least]!)) {
+    if ((flags[d]! & DestFlag.OVERLOAD) !== 0) continue;
+    const doh = ((active[d]! << 8) + inact[d]!) | 0;
+    const dw = weight[d]!;
+    if (mulGreater(loh, dw, doh, lw)) {
       least = d;
       loh = doh;
+      lw = dw;
     }
   }
   return least;

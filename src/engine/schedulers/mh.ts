@@ -9,7 +9,7 @@
  * dests than slots and keeps the stale table, tslvs builds anyway: the surplus dests get no slot.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { flowPort, foldDest, foldWords } from './keys.js';
+import { anyUsable, flowPort, foldDest, foldWords } from './keys.js';
 import { isPrime, type MaglevDest, MH_KEY1, maglevTable, mhHash } from './maglev.js';
 import type { FlowKey, SchedService, Scheduler } from './scheduler.js';
 
@@ -58,9 +58,10 @@ export const mh: Scheduler = {
         const d = slots[ihash]!;
         if (d < 0) return -1;
         if (usable(d)) return d;
-        if (!svc.options.fallback) return -1;
+        if (!svc.options.fallback || !anyUsable(dests, svc.list)) return -1;
         // ip_vs_mh_get_fallback: rehash with offsets ihash, ihash+1, ... until a usable dest; an empty
-        // slot ends the search.
+        // slot ends the search. (The check above gives the same answer as the kernel's full M-probe
+        // walk when no dest is usable, without up to M SipHashes per connection.)
         for (let off = 0; off < m; off++) {
           const roffset = (off + ihash) % m;
           const b = slots[mhHash(fold, port, roffset, MH_KEY1) % m]!;

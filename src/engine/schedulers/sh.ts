@@ -5,7 +5,7 @@
  * (weight 0 or overloaded) means no dest, with it the probe walks on from the home bucket.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { bucketHash, flowPort, foldWords } from './keys.js';
+import { anyUsable, bucketHash, flowPort, foldWords } from './keys.js';
 import type { FlowKey, SchedService, Scheduler } from './scheduler.js';
 
 /** `CONFIG_IP_VS_SH_TAB_BITS` range in the kernel's Kconfig. */
@@ -65,7 +65,7 @@ export const sh: Scheduler = {
         const d = buckets[ihash]!;
         if (d < 0) return -1;
         if (usable(d)) return d;
-        if (!svc.options.fallback) return -1;
+        if (!svc.options.fallback || !anyUsable(dests, svc.list)) return -1; // same answer, no full walk
         // ip_vs_sh_get_fallback: offsets ihash, ihash+1, ... added to the home hash again.
         for (let off = 0; off < size; off++) {
           const b = buckets[home(key, (off + ihash) & mask)]!;
