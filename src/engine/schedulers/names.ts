@@ -39,8 +39,13 @@ export interface SchedulerOptions {
   port: boolean;
   /** mh table size; must be prime. IPVS's compile-time default is 4093; tslvs defaults to 65537. */
   mhTableSize: number;
-  /** sh table size (IPVS CONFIG_IP_VS_SH_TAB_BITS, default 8 => 256). */
+  /** sh table size (IPVS CONFIG_IP_VS_SH_TAB_BITS, default 8 => 256; 4-20 as Kconfig allows). */
   shTableBits: number;
+  /**
+   * sh/dh bucket hash of older kernels (4.x and before): low bits of `x * 2654435761`. Current kernels
+   * take the high bits of `x * 0x61C88647` (`hash_32`), so the same client lands in a different bucket.
+   */
+  legacyHash: boolean;
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: Readonly<SchedulerOptions> = Object.freeze({
@@ -48,4 +53,5 @@ export const DEFAULT_SCHEDULER_OPTIONS: Readonly<SchedulerOptions> = Object.free
   port: false,
   mhTableSize: 65537,
   shTableBits: 8,
+  legacyHash: false,
 });
