@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { type Endpoint, type IpAddress, parseEndpoint, tryParseIp } from '../../engine/addr.js';
 import { isTslvsError } from '../../errors.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 /** A short rendering of a bad value for "(got ...)" in messages. */
 export function describeValue(v: unknown): string {
@@ -41,9 +41,10 @@ export function duration(bounds: DurationBounds = {}) {
     const r = parseDuration(v);
     if ('error' in r) return fail(ctx, v, r.error);
     const { minMs = 0, maxMs, stepMs } = bounds;
-    if (r.ms < minMs) return fail(ctx, v, `must be at least ${minMs}ms`);
-    if (maxMs !== undefined && r.ms > maxMs) return fail(ctx, v, `must be at most ${maxMs}ms`);
-    if (stepMs !== undefined && r.ms % stepMs !== 0) return fail(ctx, v, `must be a multiple of ${stepMs}ms`);
+    if (r.ms < minMs) return fail(ctx, v, `must be at least ${formatDuration(minMs)}`);
+    if (maxMs !== undefined && r.ms > maxMs) return fail(ctx, v, `must be at most ${formatDuration(maxMs)}`);
+    if (stepMs !== undefined && r.ms % stepMs !== 0)
+      return fail(ctx, v, `must be a multiple of ${formatDuration(stepMs)}`);
     return r.ms;
   });
 }

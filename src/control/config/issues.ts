@@ -117,11 +117,9 @@ export function fromZodIssues(issues: readonly ZodIssue[], knownKeys: Map<string
       return;
     }
     if (iss.code === 'invalid_union' && iss.errors.length > 0) {
-      const meant = iss.errors.filter(
-        (branch) => !branch.some((b) => b.code === 'invalid_type' && b.path.length === 0),
-      );
-      if (meant.length === 1) {
-        for (const b of meant[0]!) visit(b, path);
+      const meant = branchMeant(iss.errors);
+      if (meant) {
+        for (const b of meant) visit(b, path);
         return;
       }
     }
@@ -129,6 +127,21 @@ export function fromZodIssues(issues: readonly ZodIssue[], knownKeys: Map<string
   };
   for (const iss of issues) visit(iss, []);
   return out;
+}
+
+/**
+ * The union branch the user meant: one that accepted the value's type and failed deeper is better than
+ * one that rejected the value itself, which is better than one that rejected its type. Null on a tie.
+ */
+function branchMeant(branches: readonly (readonly ZodIssue[])[]): readonly ZodIssue[] | null {
+  const score = (branch: readonly ZodIssue[]): number => {
+    const root = branch.filter((b) => b.path.length === 0);
+    if (root.length === 0) return 0;
+    return root.some((b) => b.code === 'invalid_type') ? 2 : 1;
+  };
+  const scores = branches.map(score);
+  const best = Math.min(...scores);
+  return scores.filter((s) => s === best).length === 1 ? branches[scores.indexOf(best)]! : null;
 }
 
 /** The known key closest to a misspelt one, if it is close enough to be a plausible typo. */

@@ -76,7 +76,7 @@ export function parseConfigText(text: string, file: string, ctx: NormalizeContex
     path: [],
     message: `YAML syntax error: ${e.message}${ipv6Hint(text, e.pos[0])}`,
     file,
-    ...at(e.pos[0]),
+    ...at(syntaxErrorOffset(text, e.code, e.message, e.pos[0])),
   }));
   if (syntax.length > 0) throw configError(file, syntax);
   if (doc.contents === null) {
@@ -183,4 +183,12 @@ function ipv6Hint(text: string, offset: number): string {
   const lineEnd = text.indexOf('\n', offset);
   const line = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
   return /:\s*\[[0-9a-fA-F:.]*\]:\d+/.test(line) ? ' (IPv6 endpoints must be quoted: "[::1]:8080")' : '';
+}
+
+/** yaml reports an unclosed quote where the input ends; the opening quote is where the mistake is. */
+function syntaxErrorOffset(text: string, code: string, message: string, offset: number): number {
+  if (code !== 'MISSING_CHAR') return offset;
+  const quote = /closing (["'])quote/.exec(message)?.[1];
+  const open = quote ? text.lastIndexOf(quote, offset - 1) : -1;
+  return open >= 0 ? open : offset;
 }
