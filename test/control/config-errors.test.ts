@@ -162,6 +162,13 @@ const cases: Case[] = [
     message: /only applies to the sh scheduler/,
   },
   {
+    name: 'bad status code range',
+    yaml: svc('    health: { kind: http, expectStatus: [200, "299-200"] }\n'),
+    at: '"299-200"',
+    path: 'services[0].health.expectStatus[1]',
+    message: /ranges like "200-299" \(got '299-200'\)/,
+  },
+  {
     name: 'mh table size not prime',
     yaml: svc('    scheduler: { name: mh, mhTableSize: 4096 }\n'),
     at: '4096',

@@ -90,6 +90,7 @@ test('a minimal config gets every default', () => {
             maxConnections: 0,
             lowerThreshold: 0,
             forwarding: 'dr',
+            inhibitOnFailure: false,
             health: { kind: 'tcp', ...HEALTH_DEFAULTS },
           },
         ],
@@ -137,7 +138,7 @@ test('a real server health override is merged over the service check', () => {
 services:
   - name: web
     address: 127.0.0.1:80
-    health: { kind: http, path: /healthz, interval: 5s, expectStatus: [204, 200, 204] }
+    health: { kind: http, path: /healthz, interval: 5s, expectStatus: [204, 200, 204, "301-302"] }
     realServers:
       - address: 127.0.0.1:81
       - address: 127.0.0.1:82
@@ -147,7 +148,7 @@ services:
 `);
   const [a, b, c] = config.services[0]!.realServers;
   assert.deepEqual(a!.health, config.services[0]!.health);
-  assert.deepEqual(a!.health.kind === 'http' && a!.health.expectStatus, [200, 204]);
+  assert.deepEqual(a!.health.kind === 'http' && a!.health.expectStatus, [200, 204, 301, 302]);
   assert.equal(b!.health.kind, 'http');
   assert.equal(b!.health.kind === 'http' && b!.health.path, '/other');
   assert.equal(b!.health.port, 9000);

@@ -19,9 +19,9 @@ export function describeValue(v: unknown): string {
 
 type Ctx = z.core.$RefinementCtx;
 
-function fail(ctx: Ctx, value: unknown, message: string): never {
+function fail(ctx: Ctx, value: unknown, message: string, path: (string | number)[] = []): never {
   const text = value === undefined ? 'is required' : `${message} (got ${describeValue(value)})`;
-  ctx.issues.push({ code: 'custom', message: text, input: value });
+  ctx.issues.push({ code: 'custom', message: text, input: value, path });
   return z.NEVER;
 }
 
@@ -141,6 +141,34 @@ export function argv() {
     const out = v.map(String);
     if (out[0] === '') return fail(ctx, v, 'the program name must not be empty');
     return out;
+  });
+}
+
+/**
+ * HTTP status codes: 200, [200, 204], "200-299" or a list mixing both (keepalived's status_code takes
+ * ranges too). Expanded to a sorted list without duplicates.
+ */
+export function statusCodes() {
+  return z.unknown().transform((v, ctx): number[] => {
+    const out = new Set<number>();
+    const items = Array.isArray(v) ? v : [v];
+    if (items.length === 0) return fail(ctx, v, 'must list at least one status code');
+    for (const [i, item] of items.entries()) {
+      const m = typeof item === 'string' ? /^\s*(\d{3})\s*-\s*(\d{3})\s*$/.exec(item) : null;
+      const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [item, item];
+      if (
+        !Number.isInteger(lo) ||
+        !Number.isInteger(hi) ||
+        (lo as number) < 100 ||
+        (hi as number) > 599 ||
+        (lo as number) > (hi as number)
+      ) {
+        const path = Array.isArray(v) ? [i] : [];
+        return fail(ctx, item, 'must be HTTP status codes (100-599) or ranges like "200-299"', path);
+      }
+      for (let c = lo as number; c <= (hi as number); c++) out.add(c);
+    }
+    return [...out].sort((a, b) => a - b);
   });
 }
 

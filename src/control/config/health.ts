@@ -103,14 +103,13 @@ export function buildHealthSpec(
       return { kind, ...common };
     case 'http':
     case 'https': {
-      const status = raw.expectStatus ?? 200;
       return {
         kind,
         ...common,
         method: raw.method ?? 'GET',
         path: raw.path ?? '/',
         ...(raw.host !== undefined ? { host: raw.host } : {}),
-        expectStatus: Array.isArray(status) ? [...new Set(status)].sort((a, b) => a - b) : [status],
+        expectStatus: raw.expectStatus ?? [200],
         ...(raw.bodyRegex !== undefined ? { bodyRegex: raw.bodyRegex } : {}),
         tlsVerify: raw.tlsVerify ?? false,
         ...(raw.sni !== undefined ? { sni: raw.sni } : {}),

@@ -19,6 +19,7 @@ import {
   label,
   netmask,
   regex,
+  statusCodes,
 } from './fields.js';
 
 export const FORWARDING_METHODS = ['dr', 'nat', 'tun', 'fnat'] as const;
@@ -50,10 +51,7 @@ export const healthSchema = z.strictObject({
     .optional(),
   path: z.string().startsWith('/', { error: "must start with '/'" }).optional(),
   host: z.string().min(1).optional(),
-  expectStatus: z
-    .union([int(100, 599), z.array(int(100, 599)).min(1)])
-    .describe('an HTTP status code or a list of them')
-    .optional(),
+  expectStatus: statusCodes().optional(),
   bodyRegex: regex().optional(),
   tlsVerify: z.boolean().optional(),
   sni: z.string().min(1).optional(),
@@ -87,6 +85,7 @@ const realServerSchema = z.strictObject({
   maxConnections: int(0, 2 ** 31 - 1).optional(),
   lowerThreshold: int(0, 2 ** 31 - 1).optional(),
   forwarding: z.enum(FORWARDING_METHODS).optional(),
+  inhibitOnFailure: z.boolean().optional(),
   health: healthSchema.optional(),
 });
 

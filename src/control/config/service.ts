@@ -179,6 +179,7 @@ export function normalizeService(
         maxConnections,
         lowerThreshold,
         forwarding: rsForwarding,
+        inhibitOnFailure: rs.inhibitOnFailure ?? svc.inhibitOnFailure ?? false,
         health: rsHealth,
       });
     }

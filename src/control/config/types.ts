@@ -108,6 +108,8 @@ export interface RealServerConfig {
   lowerThreshold: number;
   /** The service's method unless overridden for this server. */
   forwarding: ForwardingMethod;
+  /** The service's setting unless overridden for this server (keepalived allows both levels). */
+  inhibitOnFailure: boolean;
   /** The service's check with this server's overrides merged over it. */
   health: HealthCheckSpec;
 }
