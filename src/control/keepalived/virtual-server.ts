@@ -2,7 +2,7 @@
  * virtual_server and real_server blocks -> tslvs services. Notes say where keepalived and tslvs
  * differ (quorum counts servers in tslvs, weights in keepalived; DR cannot change the port...).
  */
-import { tryParseIp } from '../../engine/addr.js';
+import { type Family, parseNetmask, tryParseIp } from '../../engine/addr.js';
 import { isSchedulerName } from '../../engine/schedulers/names.js';
 import {
   type CheckTiming,
@@ -79,6 +79,7 @@ export function translateVirtualServer(node: ConfNode, report: Reporter): Transl
     skipBlock(node, report, vip.error);
     return null;
   }
+  const family = tryParseIp(node.args[0]!)!.family;
   const scope = Scope.of(node, report);
   const protoNode = scope.last('protocol');
   const protocol = (protoNode?.args[0] ?? 'TCP').toLowerCase();
@@ -95,12 +96,18 @@ export function translateVirtualServer(node: ConfNode, report: Reporter): Transl
   translateScheduler(scope, service, report);
   const forwarding = readForwarding(scope.last('lb_kind', 'lvs_method'), report) ?? 'nat';
   service.forwarding = forwarding;
-  translatePersistence(scope, service, report);
+  translatePersistence(scope, service, family, report);
   const sorry = scope.last('sorry_server');
   if (sorry) {
     const ep = readEndpoint(sorry);
     if ('error' in ep) report.untranslated(sorry, statementText(sorry), ep.error);
-    else service.sorryServer = ep.text;
+    else if (familyOfEndpoint(ep.text) !== family) {
+      report.untranslated(
+        sorry,
+        statementText(sorry),
+        `the service is IPv${family}: packets cannot change family`,
+      );
+    } else service.sorryServer = ep.text;
   }
   const quorum = readNumber(scope.last('quorum'), report, { min: 1, max: 65535 });
   const hysteresis = readNumber(scope.last('hysteresis'), report, { min: 0, max: 65535 });
@@ -119,7 +126,7 @@ export function translateVirtualServer(node: ConfNode, report: Reporter): Transl
   const healths: (RawHealth | null)[] = [];
   const seen = new Set<string>();
   for (const rsNode of scope.all('real_server')) {
-    const rs = translateRealServer(rsNode, { vip, forwarding, timing, defaultHost }, report);
+    const rs = translateRealServer(rsNode, { vip, family, forwarding, timing, defaultHost }, report);
     if (!rs) continue;
     if (seen.has(rs.entry.address as string)) {
       skipBlock(rsNode, report, 'duplicate real server (keepalived drops the second one too)');
@@ -170,7 +177,16 @@ function translateScheduler(scope: Scope, service: Record<string, unknown>, repo
   else if (scheduler) service.scheduler = scheduler;
 }
 
-function translatePersistence(scope: Scope, service: Record<string, unknown>, report: Reporter): void {
+function familyOfEndpoint(text: string): Family {
+  return text.startsWith('[') ? 6 : 4;
+}
+
+function translatePersistence(
+  scope: Scope,
+  service: Record<string, unknown>,
+  family: Family,
+  report: Reporter,
+): void {
   const timeoutNode = scope.last('persistence_timeout');
   const granularity = scope.last('persistence_granularity');
   const timeout = readSeconds(timeoutNode, report, 1);
@@ -185,12 +201,25 @@ function translatePersistence(scope: Scope, service: Record<string, unknown>, re
   }
   const persistence: Record<string, unknown> = { timeout };
   const mask = granularity?.args[0];
-  if (mask !== undefined) persistence.netmask = /^\d+$/.test(mask) ? Number(mask) : mask;
+  if (granularity && mask !== undefined) {
+    const value = /^\d+$/.test(mask) ? Number(mask) : mask;
+    try {
+      parseNetmask(value, family);
+      persistence.netmask = value;
+    } catch {
+      report.untranslated(
+        granularity,
+        statementText(granularity),
+        `not a valid IPv${family} netmask or prefix length`,
+      );
+    }
+  }
   service.persistence = persistence;
 }
 
 interface RsContext {
   vip: { text: string; port: number };
+  family: Family;
   forwarding: string;
   timing: CheckTiming;
   defaultHost: string | undefined;
@@ -204,6 +233,14 @@ function translateRealServer(
   const ep = readEndpoint(node);
   if ('error' in ep) {
     skipBlock(node, report, ep.error);
+    return null;
+  }
+  if (familyOfEndpoint(ep.text) !== ctx.family) {
+    skipBlock(
+      node,
+      report,
+      `the service is IPv${ctx.family}: the packet data plane does not mix address families`,
+    );
     return null;
   }
   const scope = Scope.of(node, report);

@@ -18,6 +18,10 @@ export const INTERFACE_PLACEHOLDER = 'CHANGE-ME';
 
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
+function familyOf(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
 export function translateVrrpInstance(
   node: ConfNode,
   globals: VrrpGlobals,
@@ -61,14 +65,47 @@ export function translateVrrpInstance(
   out.virtualRouterId = vrid;
   const priority = readNumber(scope.last('priority'), report, { min: 1, max: 255 });
   if (priority !== undefined) out.priority = priority;
+  const vipsNode = scope.last('virtual_ipaddress');
+  const vips = vipsNode ? valueLines(vipsNode, report, (line) => virtualAddress(line, report)) : [];
+  if (!vipsNode)
+    report.untranslated(node, statementText(node), 'no virtual_ipaddress: add virtualAddresses by hand');
+  const vipText = (v: (typeof vips)[number]) => (typeof v.value === 'string' ? v.value : v.value.address);
+  const family = vips.length > 0 ? familyOf(vipText(vips[0]!)) : 4;
+  const sameFamily = (text: string, at: ConfNode) => {
+    if (familyOf(text) === family) return true;
+    report.untranslated(
+      at,
+      text,
+      `an instance serves one address family (this one IPv${family}, from its first address)`,
+    );
+    return false;
+  };
   const versionNode = scope.last('version');
   let version = readNumber(versionNode, report, { min: 2, max: 3 }) ?? globals.version;
-  const advert = readNumber(scope.last('advert_int'), report, { min: 0.01, max: 255, integer: false });
-  if (advert !== undefined) {
+  if (family === 6 && version !== 3) {
+    // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says (RFC 5798 only).
+    if (versionNode && version === 2)
+      report.changed(versionNode, statementText(versionNode), 'IPv6 needs VRRPv3: version 3 was written');
+    version = 3;
+  }
+  const advertNode = scope.last('advert_int');
+  let advert = readNumber(advertNode, report, { min: 0.01, max: 255, integer: false });
+  if (advert !== undefined && advertNode) {
     if ((version ?? 2) === 2 && !Number.isInteger(advert)) {
       version = 3;
-      const n = scope.last('advert_int')!;
-      report.changed(n, statementText(n), 'sub-second adverts need VRRPv3: version 3 was written');
+      report.changed(
+        advertNode,
+        statementText(advertNode),
+        'sub-second adverts need VRRPv3: version 3 was written',
+      );
+    }
+    if (version === 3 && advert > 40.95) {
+      advert = 40.95;
+      report.changed(
+        advertNode,
+        statementText(advertNode),
+        'VRRPv3 allows at most 40.95s: 40.95s was written',
+      );
     }
     out.advertInterval = secondsText(advert);
   }
@@ -80,14 +117,15 @@ export function translateVrrpInstance(
   const src = scope.last('unicast_src_ip');
   if (src) {
     const ip = readIp(src.args[0]);
-    if (ip) out.unicastSource = ip;
-    else report.untranslated(src, statementText(src), 'not an IP address');
+    if (!ip) report.untranslated(src, statementText(src), 'not an IP address');
+    else if (sameFamily(ip, src)) out.unicastSource = ip;
   }
-  const peers = scope.last('unicast_peer');
-  if (peers) out.unicastPeers = valueLines(peers, report, (line) => readIp(line.name));
-  const vips = scope.last('virtual_ipaddress');
-  if (vips) out.virtualAddresses = valueLines(vips, report, (line) => virtualAddress(line, report));
-  else report.untranslated(node, statementText(node), 'no virtual_ipaddress: add virtualAddresses by hand');
+  const peersNode = scope.last('unicast_peer');
+  if (peersNode) {
+    const peers = valueLines(peersNode, report, (line) => readIp(line.name));
+    out.unicastPeers = peers.filter((p) => sameFamily(p.value, p.line)).map((p) => p.value);
+  }
+  out.virtualAddresses = vips.filter((v) => sameFamily(vipText(v), v.line)).map((v) => v.value);
   const auth = scope.last('authentication');
   if (auth) translateAuth(auth, out, report);
   translateGarp(scope, globals, out, report);
@@ -103,7 +141,7 @@ export function translateVrrpInstance(
   }
   if (Object.keys(notify).length > 0) out.notify = notify;
   scope.finish();
-  if (out.virtualAddresses === undefined || (out.virtualAddresses as unknown[]).length === 0) {
+  if ((out.virtualAddresses as unknown[]).length === 0) {
     report.skip(node, 'no usable virtual address: the instance is not translated');
     return null;
   }
@@ -111,12 +149,16 @@ export function translateVrrpInstance(
 }
 
 /** The lines of a value block (virtual_ipaddress, unicast_peer): each kept or reported. */
-function valueLines<T>(block: ConfNode, report: Reporter, read: (line: ConfNode) => T | undefined): T[] {
-  const out: T[] = [];
+function valueLines<T>(
+  block: ConfNode,
+  report: Reporter,
+  read: (line: ConfNode) => T | undefined,
+): { value: T; line: ConfNode }[] {
+  const out: { value: T; line: ConfNode }[] = [];
   for (const line of block.children ?? []) {
-    const v = read(line);
-    if (v === undefined) report.skip(line, 'not an IP address');
-    else out.push(v);
+    const value = read(line);
+    if (value === undefined) report.skip(line, 'not an IP address');
+    else out.push({ value, line });
     if (block.name === 'unicast_peer' && line.args.length > 0) {
       report.untranslated(line, statementText(line), 'per-peer options (min_ttl/max_ttl) are not supported');
     }
