@@ -248,3 +248,28 @@ services:
     ],
   );
 });
+
+test('tokenFile and keyFile are read relative to the config file', async (t) => {
+  const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tslvs-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'secrets'));
+  writeFileSync(join(dir, 'secrets', 'token'), 'file-token\n');
+  writeFileSync(join(dir, 'secrets', 'sync.key'), '0123456789abcdef0123\n');
+  writeFileSync(
+    join(dir, 'tslvs.yaml'),
+    'admin: { tokenFile: secrets/token }\nha:\n  sync: { listen: 10.0.0.1:8848, peers: [10.0.0.2:8848], keyFile: secrets/sync.key }\n',
+  );
+  const { config } = await loadConfigFile(join(dir, 'tslvs.yaml'), { env: {} });
+  assert.equal(config.admin.token, 'file-token');
+  assert.equal(config.ha.sync?.key, '0123456789abcdef0123');
+  writeFileSync(join(dir, 'broken.yaml'), 'admin: { tokenFile: secrets/missing }\n');
+  await assert.rejects(
+    loadConfigFile(join(dir, 'broken.yaml'), { env: {} }),
+    (err: Error & { details?: { path?: string } }) => {
+      assert.match(err.message, /broken\.yaml:1:21: admin\.tokenFile: cannot read 'secrets\/missing'/);
+      return true;
+    },
+  );
+});

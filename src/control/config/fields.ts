@@ -201,13 +201,15 @@ export function int(min: number, max: number) {
 /** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', no whitespace. */
 export function ifname() {
   return z.string().regex(/^[^\s/:]{1,15}$/, {
-    error: 'must be a network interface name (1-15 characters, no / : or spaces)',
+    error: (iss) =>
+      `must be a network interface name of 1-15 characters without / : or spaces (got ${describeValue(iss.input)})`,
   });
 }
 
 /** Service and VRRP instance names: shown in logs, metrics labels and CLI arguments. */
 export function label() {
   return z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
-    error: 'must be 1-63 letters, digits, _ . - (starting with a letter or digit)',
+    error: (iss) =>
+      `must be 1-63 letters, digits, _ . - starting with a letter or digit (got ${describeValue(iss.input)})`,
   });
 }
