@@ -322,8 +322,7 @@ services:
 `;
   const err = configError(yaml);
   const issues = err.details.issues as Issue[];
-  const pos = positionOf(yaml, 'x-health');
-  assert.ok(issues.some((i) => i.path === 'x-health' && i.line === pos.line));
+  assert.equal(issues.length, 1, 'top-level x- keys hold anchors and are not config');
   const pth = issues.find((i) => i.path === 'services[0].health.pth');
   assert.ok(pth, JSON.stringify(issues));
   assert.deepEqual({ line: pth.line, column: pth.column }, positionOf(yaml, 'pth'));

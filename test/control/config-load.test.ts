@@ -273,3 +273,15 @@ test('tokenFile and keyFile are read relative to the config file', async (t) => 
     },
   );
 });
+
+test('top-level x- keys hold YAML anchors; merge keys reuse them', () => {
+  const { config } = parseYaml(`x-check: &check { kind: http, path: /hz, interval: 5s }
+services:
+  - { name: a, address: 10.0.0.1:80, health: { <<: *check, timeout: 2s }, realServers: [] }
+  - { name: b, address: 10.0.0.1:81, health: *check, realServers: [] }
+`);
+  const [a, b] = config.services;
+  assert.equal(a!.health.kind === 'http' && a!.health.path, '/hz');
+  assert.equal(a!.health.timeoutMs, 2000);
+  assert.equal(b!.health.intervalMs, 5000);
+});

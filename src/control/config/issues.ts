@@ -155,7 +155,7 @@ export function suggest(key: string, known: readonly string[]): string | undefin
       bestDist = d;
     }
   }
-  return best !== undefined && bestDist <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+  return best !== undefined && bestDist <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

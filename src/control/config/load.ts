@@ -97,7 +97,7 @@ export function parseConfigText(text: string, file: string, ctx: NormalizeContex
     ...at(w.pos[0]),
   }));
   const { map, knownKeys } = makeErrorMap();
-  const parsed = configSchema.safeParse(doc.toJS({ maxAliasCount: 100 }), { error: map });
+  const parsed = configSchema.safeParse(withoutExtensions(doc.toJS({ maxAliasCount: 100 })), { error: map });
   if (!parsed.success)
     throw configError(file, dedupe(fromZodIssues(parsed.error.issues, knownKeys).map(locate)));
   const { config, issues } = normalizeConfig(parsed.data, ctx);
@@ -106,6 +106,12 @@ export function parseConfigText(text: string, file: string, ctx: NormalizeContex
   const warnings = [...yamlWarnings, ...located.filter((i) => i.severity === 'warning')];
   if (errors.length > 0 || config === null) throw configError(file, errors, warnings);
   return { config, warnings };
+}
+
+/** Top-level `x-...` keys hold YAML anchors for reuse (the docker-compose convention); they are not config. */
+function withoutExtensions(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !k.startsWith('x-')));
 }
 
 function configError(file: string, issues: LocatedIssue[], warnings: LocatedIssue[] = []): TslvsError {
