@@ -26,8 +26,11 @@ export function listen(server: Server, host = '127.0.0.1', port = 0): Promise<nu
   });
 }
 
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+/** Closes a server; an HTTP server's open connections are cut so a leaking checker cannot hang a test. */
+export function closeServer(server: Server & { closeAllConnections?: () => void }): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections?.();
+  return closed;
 }
 
 /** Polls `cond` until it holds; fails after `timeoutMs` (a bounded wait on a condition, not a sleep). */

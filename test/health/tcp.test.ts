@@ -4,7 +4,16 @@ import type { Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { createTcpChecker } from '../../src/health/tcp.js';
-import { activeResources, assertNoLeak, BASE, closeServer, listen, loopback, signal } from './support.js';
+import {
+  activeResources,
+  assertNoLeak,
+  BASE,
+  closeServer,
+  listen,
+  loopback,
+  signal,
+  waitFor,
+} from './support.js';
 
 test('tcp: up against a listening server, and the connection is closed', async () => {
   const serverSockets: Socket[] = [];
@@ -19,10 +28,9 @@ test('tcp: up against a listening server, and the connection is closed', async (
     await assertNoLeak(baseline, ['TCPSocketWrap', 'Timeout']);
     // the server saw the connection and then its end: the checker closed it
     assert.equal(serverSockets.length, 1);
-    await new Promise<void>((resolve) =>
-      serverSockets[0]!.closed ? resolve() : serverSockets[0]!.once('close', () => resolve()),
-    );
+    await waitFor(() => serverSockets[0]!.closed, 'the server side of the check connection to close');
   } finally {
+    for (const s of serverSockets) s.destroy(); // so a leaking checker fails the test instead of hanging it
     await closeServer(server);
   }
 });
