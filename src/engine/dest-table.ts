@@ -93,6 +93,13 @@ export class DestTable {
     return id;
   }
 
+  /** Deleted dests of `svc` still allocated because sessions count against them (IPVS's trash). */
+  *trashOf(svc: number): IterableIterator<number> {
+    for (let id = 0; id < this.capacity; id++) {
+      if (this.#inUse[id] === 1 && this.svc[id] === svc && !(this.flags[id]! & DestFlag.AVAILABLE)) yield id;
+    }
+  }
+
   isAllocated(id: number): boolean {
     return id >= 0 && id < this.capacity && this.#inUse[id] === 1;
   }

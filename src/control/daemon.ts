@@ -1,0 +1,129 @@
+/**
+ * The daemon: the engine host, the data plane, the director and the admin API, started from a config and
+ * stopped gracefully. `tslvs run` and `tslvs demo` are thin shells around it.
+ */
+import type { AddressInfo } from 'node:net';
+import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
+import type { DataPlane } from '../dataplane/types.js';
+import { formatEndpoint } from '../engine/addr.js';
+import { ErrorCodes, TslvsError } from '../errors.js';
+import type { HealthManagerOptions } from '../health/index.js';
+import { buildRouter } from './api/routes.js';
+import { AdminServer } from './api/server.js';
+import { loadConfigFile } from './config/load.js';
+import type { Config } from './config/types.js';
+import { type ApplyResult, Director } from './director/director.js';
+import { healthId } from './director/plan.js';
+import { type EngineHost, LocalEngineHost } from './engine-host.js';
+import type { Logger } from './logger.js';
+
+export interface DaemonOptions {
+  config: Config;
+  /** Where `reload` re-reads the config from; null = the config came from elsewhere (demo, tests). */
+  configFile: string | null;
+  logger: Logger;
+  env?: Readonly<Record<string, string | undefined>>;
+  health?: Omit<HealthManagerOptions, 'onTransition'>;
+  /** Override the config's admin listen address (tests use port 0). */
+  adminListen?: Config['admin']['listen'];
+}
+
+export class Daemon {
+  readonly director: Director;
+  readonly host: EngineHost;
+  readonly dataplane: DataPlane;
+  readonly admin: AdminServer;
+  readonly logger: Logger;
+  readonly startedAt = Date.now();
+  readonly configFile: string | null;
+  adminAddress: AddressInfo | null = null;
+  #stopping: Promise<void> | null = null;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+
+  private constructor(opts: DaemonOptions, host: EngineHost, dataplane: DataPlane) {
+    this.logger = opts.logger;
+    this.configFile = opts.configFile;
+    this.#env = opts.env ?? process.env;
+    this.host = host;
+    this.dataplane = dataplane;
+    this.director = new Director({
+      config: opts.config,
+      host,
+      dataplane,
+      logger: opts.logger,
+      ...(opts.health ? { health: opts.health } : {}),
+    });
+    const router = buildRouter(this);
+    this.admin = new AdminServer({
+      listen: opts.adminListen ?? opts.config.admin.listen,
+      token: opts.config.admin.token,
+      router,
+      logger: opts.logger,
+    });
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const { config } = opts;
+    if (config.dataplane.kind !== 'proxy') {
+      throw new TslvsError(
+        ErrorCodes.ENVIRONMENT,
+        "dataplane kind 'packet' is not available in this build; use kind: proxy",
+      );
+    }
+    const host = new LocalEngineHost({ conntable: { capacity: config.conntable.size } });
+    let director: Director | null = null;
+    const dataplane = new ProxyDataPlane({
+      balancer: host.balancer,
+      clock: host.clock,
+      // A failed connect is a hint: check that real server now rather than at its next interval.
+      onConnectFailure: (key, dest) => {
+        const d = host.balancer.dests;
+        director?.health.checkNow(
+          healthId(key, formatEndpoint({ addr: d.address(dest), port: d.port[dest]! })),
+        );
+      },
+    });
+    const daemon = new Daemon(opts, host, dataplane);
+    director = daemon.director;
+    host.start();
+    try {
+      await daemon.director.start();
+      daemon.adminAddress = await daemon.admin.listen();
+    } catch (err) {
+      await daemon.director.stop(0).catch(() => undefined);
+      await daemon.admin.close().catch(() => undefined);
+      throw err;
+    }
+    opts.logger.info(
+      {
+        services: config.services.length,
+        admin: `${daemon.adminAddress.address}:${daemon.adminAddress.port}`,
+      },
+      'tslvs started',
+    );
+    return daemon;
+  }
+
+  /** Re-reads the config file and applies the difference. */
+  async reload(): Promise<ApplyResult> {
+    if (!this.configFile)
+      throw new TslvsError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'this daemon was not started from a config file: nothing to reload',
+      );
+    const { config, warnings } = await loadConfigFile(this.configFile, { env: this.#env });
+    for (const w of warnings) this.logger.warn({ file: w.file, line: w.line }, w.message);
+    return this.director.apply(config);
+  }
+
+  /** Stops accepting, lets connections finish for up to `graceMs`, then exits everything. Idempotent. */
+  stop(graceMs: number): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.logger.info({ graceMs }, 'stopping');
+      await this.director.stop(graceMs);
+      await this.admin.close();
+      this.logger.info('stopped');
+    })();
+    return this.#stopping;
+  }
+}

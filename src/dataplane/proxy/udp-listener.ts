@@ -1,0 +1,177 @@
+/**
+ * A UDP virtual service in socket mode. Each client address:port is a session in the engine's session
+ * table (scheduler, persistence, UDP timeout); each session has its own socket connected to its real
+ * server, so replies map back to their client and leave from the VIP's socket. The session's socket is
+ * closed when the engine expires the session.
+ */
+import dgram from 'node:dgram';
+import { formatIp, type IpAddress, parseIp } from '../../engine/addr.js';
+import type { Balancer } from '../../engine/balancer.js';
+import type { Clock } from '../../engine/clock.js';
+import { Dir } from '../../engine/conntable/tcp-states.js';
+import { newFlowKey } from '../../engine/schedulers/scheduler.js';
+import type { Service } from '../../engine/service.js';
+import { ErrorCodes, TslvsError } from '../../errors.js';
+import type { DataPlaneService } from '../types.js';
+import { ProxyCounter } from './counters.js';
+import { buildProxyHeader } from './proxy-header.js';
+
+export interface UdpHost {
+  readonly balancer: Balancer;
+  readonly clock: Clock;
+  readonly counters: Float64Array;
+  readonly stopping: boolean;
+  service(key: string): Service | undefined;
+  hold(conn: number, session: UdpSession | null): void;
+  held(conn: number): unknown;
+}
+
+export class UdpSession {
+  readonly socket: dgram.Socket;
+  readonly conn: number;
+  readonly svc: number;
+  readonly dest: number;
+  prefix: Buffer | null;
+  #closed = false;
+
+  constructor(socket: dgram.Socket, conn: number, svc: number, dest: number, prefix: Buffer | null) {
+    this.socket = socket;
+    this.conn = conn;
+    this.svc = svc;
+    this.dest = dest;
+    this.prefix = prefix;
+  }
+
+  expired(): void {
+    this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.close();
+  }
+}
+
+export class UdpListener {
+  config: DataPlaneService;
+  readonly socket: dgram.Socket;
+  readonly #host: UdpHost;
+  readonly #flow = newFlowKey();
+  readonly #sessions = new Set<UdpSession>();
+
+  constructor(host: UdpHost, config: DataPlaneService) {
+    this.#host = host;
+    this.config = config;
+    this.socket = dgram.createSocket({ type: config.address.addr.family === 4 ? 'udp4' : 'udp6' });
+    this.socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
+  }
+
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  listen(): Promise<void> {
+    const { address } = this.config;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(
+          new TslvsError(
+            ErrorCodes.ENVIRONMENT,
+            `service ${this.config.name}: cannot bind ${this.config.key}: ${err.code ?? err.message}`,
+            {
+              service: this.config.name,
+              code: err.code,
+            },
+          ),
+        );
+      this.socket.once('error', onError);
+      this.socket.bind({ address: formatIp(address.addr), port: address.port }, () => {
+        this.socket.off('error', onError);
+        this.socket.on('error', () => this.#host.counters[ProxyCounter.UDP_SEND_ERRORS]!++);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+    for (const s of this.#sessions) s.close();
+    this.#sessions.clear();
+  }
+
+  #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const h = this.#host;
+    h.counters[ProxyCounter.UDP_DATAGRAMS_IN]!++;
+    const svc = h.service(this.config.key);
+    let caddr: IpAddress;
+    try {
+      caddr = parseIp(rinfo.address);
+    } catch {
+      h.counters[ProxyCounter.ADDRESS_UNPARSABLE]!++;
+      return;
+    }
+    if (!svc) return;
+    const b = h.balancer;
+    const now = h.clock.now();
+    const flow = this.#flow;
+    flow.proto = 17;
+    flow.af = caddr.family;
+    flow.saddr.set(caddr.words);
+    flow.sport = rinfo.port;
+    flow.daddr.set(svc.address.words);
+    flow.dport = svc.port;
+    let conn = b.conns.lookupIn(flow, now);
+    let session = conn !== 0 ? (h.held(conn) as UdpSession | undefined) : undefined;
+    if (!session) {
+      if (h.stopping) return;
+      if (conn === 0) conn = b.schedule(svc.id, flow, now);
+      if (conn === 0) {
+        h.counters[ProxyCounter.UDP_NO_DEST]!++;
+        return;
+      }
+      session = this.#open(svc, conn, caddr, rinfo.port);
+    }
+    b.conns.udpTransition(conn, Dir.INPUT, now);
+    b.services.stats.inPacket(svc.id, msg.length);
+    b.dests.stats.inPacket(session.dest, msg.length);
+    const out = session.prefix ? Buffer.concat([session.prefix, msg]) : msg;
+    session.socket.send(out, (err) => {
+      if (err) h.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
+    });
+  }
+
+  #open(svc: Service, conn: number, caddr: IpAddress, cport: number): UdpSession {
+    const h = this.#host;
+    const b = h.balancer;
+    const dest = b.conns.dest(conn);
+    const rs = b.dests.address(dest);
+    const socket = dgram.createSocket({ type: rs.family === 4 ? 'udp4' : 'udp6' });
+    const prefix =
+      this.config.proxyProtocol === 'v2'
+        ? buildProxyHeader('v2', true, caddr, cport, svc.address, svc.port)
+        : null;
+    const session = new UdpSession(socket, conn, svc.id, dest, prefix);
+    const clientHost = formatIp(caddr);
+    socket.on('message', (reply) => {
+      const now = h.clock.now();
+      if (b.conns.inUse(conn) && h.held(conn) === session) b.conns.udpTransition(conn, Dir.OUTPUT, now);
+      b.services.stats.outPacket(session.svc, reply.length);
+      b.dests.stats.outPacket(dest, reply.length);
+      h.counters[ProxyCounter.UDP_DATAGRAMS_OUT]!++;
+      this.socket.send(reply, cport, clientHost, (err) => {
+        if (err) h.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
+      });
+    });
+    socket.on('error', () => h.counters[ProxyCounter.UDP_SEND_ERRORS]!++);
+    socket.on('close', () => {
+      this.#sessions.delete(session);
+      if (h.held(conn) === session) h.hold(conn, null);
+    });
+    socket.connect(b.conns.dport(conn), formatIp(rs));
+    this.#sessions.add(session);
+    h.hold(conn, session);
+    h.counters[ProxyCounter.UDP_SESSIONS]!++;
+    return session;
+  }
+}
