@@ -14,7 +14,7 @@ import {
   writeU16,
   writeU32,
 } from './bytes.js';
-import { pseudoSumV6At } from './checksum.js';
+import { onesSum } from './checksum.js';
 import { IpProto } from './ipv4.js';
 import { Reason } from './reasons.js';
 
@@ -34,7 +34,8 @@ export const IPV6_MIN_MTU = 1280;
 export const IPV6_EXT = Object.freeze({ NEXT_HEADER: 0, LEN: 1, MIN_END: 8 });
 /** Fragment header (RFC 8200 §4.5). */
 export const IPV6_FRAG = Object.freeze({ NEXT_HEADER: 0, RESERVED: 1, OFFSET_FLAGS: 2, IDENT: 4, END: 8 });
-/** Routing header: segments left at byte 3 (RFC 8200 §4.4). */
+/** Routing header: type at byte 2, segments left at byte 3 (RFC 8200 §4.4). */
+export const IPV6_ROUTING_TYPE = 2;
 export const IPV6_ROUTING_SEGMENTS_LEFT = 3;
 
 /** More than this many extension headers is treated as an attack (IPV6_EXT_CHAIN_TOO_LONG). */
@@ -72,6 +73,11 @@ export class Ipv6Packet {
   fragHeaderOff = -1;
   /** Segments left of the last Routing header (0 if none): > 0 means `dst` is not the final one. */
   routingSegmentsLeft = 0;
+  /**
+   * Absolute offset of the final destination address: `dst`, or with segments left the last address of
+   * a type 0/2 Routing header or Segment List[0] of an SRH (type 4). Used by pseudoSum (RFC 8200 §8.1).
+   */
+  finalDstOff = 0;
 
   constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
     this.buf = buf;
@@ -89,6 +95,7 @@ export class Ipv6Packet {
     this.extCount = 0;
     this.fragHeaderOff = -1;
     this.routingSegmentsLeft = 0;
+    this.finalDstOff = off + IPV6.DST;
     return this;
   }
 
@@ -124,6 +131,7 @@ export class Ipv6Packet {
     let count = 0;
     this.fragHeaderOff = -1;
     this.routingSegmentsLeft = 0;
+    this.finalDstOff = this.off + IPV6.DST;
     this.hasL4Header = true;
     for (;;) {
       let hlen: number;
@@ -131,7 +139,7 @@ export class Ipv6Packet {
         if (nh === IpProto.HOPOPTS && count !== 0) return Reason.BAD_IPV6_EXT_ORDER;
         if (p + IPV6_EXT.MIN_END > end) return Reason.TRUNCATED_IPV6_EXT;
         hlen = (b[p + IPV6_EXT.LEN]! + 1) << 3;
-        if (nh === IpProto.ROUTING) this.routingSegmentsLeft = b[p + IPV6_ROUTING_SEGMENTS_LEFT]!;
+        if (nh === IpProto.ROUTING && p + hlen <= end) this.noteRouting(p, hlen);
       } else if (nh === IpProto.FRAGMENT) {
         if (p + IPV6_FRAG.END > end) return Reason.TRUNCATED_IPV6_EXT;
         hlen = IPV6_FRAG.END;
@@ -159,6 +167,16 @@ export class Ipv6Packet {
     this.upperProto = nh;
     this.upperOff = p;
     return Reason.OK;
+  }
+
+  private noteRouting(p: number, hlen: number): void {
+    const left = this.buf[p + IPV6_ROUTING_SEGMENTS_LEFT]!;
+    this.routingSegmentsLeft = left;
+    if (left === 0 || hlen < 24) return;
+    const type = this.buf[p + IPV6_ROUTING_TYPE]!;
+    if (type === 0)
+      this.finalDstOff = p + hlen - 16; // last address of the list
+    else if (type === 2 || type === 4) this.finalDstOff = p + 8; // home address / Segment List[0]
   }
 
   get version(): number {
@@ -247,9 +265,11 @@ export class Ipv6Packet {
   get fragIdent(): number {
     return this.fragHeaderOff < 0 ? 0 : readU32(this.buf, this.fragHeaderOff + IPV6_FRAG.IDENT);
   }
-  /** Pseudo-header sum for the upper-layer checksum (RFC 8200 §8.1), using `dst` as the final destination. */
+  /** Pseudo-header sum for the upper-layer checksum (RFC 8200 §8.1), with the final destination. */
   pseudoSum(): number {
-    return pseudoSumV6At(this.buf, this.off, this.upperProto, this.upperLen);
+    const len = this.upperLen;
+    const s = onesSum(this.buf, this.off + IPV6.SRC, 16, this.upperProto + (len >>> 16) + (len & 0xffff));
+    return onesSum(this.buf, this.finalDstOff, 16, s);
   }
 }
 
