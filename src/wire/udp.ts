@@ -44,6 +44,14 @@ export class UdpPacket {
     return Reason.OK;
   }
 
+  /**
+   * Only the 8 header bytes: for a first fragment or an ICMP quote, where the length field describes a
+   * datagram that is not all here. Ports are then readable; length/payload/checksum are not checked.
+   */
+  checkHeader(): Reason {
+    return this.len < UDP_HEADER_LEN ? Reason.TRUNCATED_UDP : Reason.OK;
+  }
+
   get srcPort(): number {
     return readU16(this.buf, this.off + UDP.SRC_PORT);
   }
