@@ -108,7 +108,7 @@ test('VRRP fixtures: fields match scapy; v2 checksum over the message, v3 with t
       assert.equal(v.advertIntervalCs, num(s, 'adv') * 100);
       assert.equal(v.authType, num(s, 'authtype'));
       assert.ok(v.verifyChecksum(0), name);
-      addrs.forEach((a, i) => assert.equal(v.addrV4(i), ip4(a)));
+      for (const [i, a] of addrs.entries()) assert.equal(v.addrV4(i), ip4(a));
     } else {
       assert.equal(v.advertIntervalCs, num(s, 'adv'));
       assert.ok(v.verifyChecksum(pseudo), name);
