@@ -234,7 +234,9 @@ export class Ipv4Packet {
       const t = b[p]!;
       if (t === type) return p;
       if (t === OPT_EOL) break;
-      p += t === OPT_NOP ? 1 : b[p + 1]!;
+      const l = t === OPT_NOP ? 1 : b[p + 1]!;
+      if (!(l >= 1)) break; // only without check(): never loop on a zero length
+      p += l;
     }
     return -1;
   }

@@ -36,10 +36,16 @@ export class TcpOptionIter {
       this.#next = this.#end;
       return false;
     }
+    const len = b[p + 1]!;
+    // Only reachable without check(): stop rather than loop (or walk) on a length that cannot advance.
+    if (!(len >= 2)) {
+      this.#next = this.#end;
+      return false;
+    }
     this.kind = b[p]!;
     this.off = p;
-    this.len = b[p + 1]!;
-    this.#next = p + this.len;
+    this.len = len;
+    this.#next = p + len;
     return true;
   }
 }
