@@ -170,12 +170,7 @@ function roundTrips(frame: Uint8Array): void {
     if (ip4.protocol === IpProto.TCP) roundTrip((b) => TcpRepr.parse(tcp.reset(b, 0, b.length)), tcp, l4, 0);
     if (ip4.protocol === IpProto.UDP) roundTrip((b) => UdpRepr.parse(udp.reset(b, 0, b.length)), udp, l4, 0);
     if (ip4.protocol === IpProto.VRRP) {
-      roundTrip(
-        (b) => VrrpRepr.parse(vrrp.reset(b, 0, b.length)),
-        vrrp,
-        l4,
-        0,
-      );
+      roundTrip((b) => VrrpRepr.parse(vrrp.reset(b, 0, b.length)), vrrp, l4, 0);
     }
   }
   if (eth.etherType === EtherType.IPV6 && ip6.reset(pl, 0, pl.length).check() === Reason.OK) {
