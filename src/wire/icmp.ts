@@ -1,7 +1,10 @@
 /**
  * ICMPv4 (RFC 792) and ICMPv6 (RFC 4443): one layout (type, code, checksum, 4 bytes, body), two views
  * that differ in which types are errors and what the checksum covers. Errors quote the original IP
- * packet at `quoteOff`: reset an Ipv4Packet/Ipv6Packet there and use its checkQuoted().
+ * packet at `quoteOff`: reset an Ipv4Packet/Ipv6Packet there and use its checkQuoted(). The quote
+ * holds at least 8 bytes of the original L4 header by RFC 792 (ports, and the TCP sequence number):
+ * once `quotedPayloadLen >= 8` (IPv4) those fields of a Tcp/UdpPacket reset there are safe to read and
+ * rewrite, though its check() would fail on the cut segment (UdpPacket.checkHeader() suits it).
  */
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { checksum, checksumOk } from './checksum.js';
