@@ -119,18 +119,22 @@ function writeHex16(b: Uint8Array, p: number, v: number): number {
   return p;
 }
 
+function group16(words: ArrayLike<number>, idx: number, i: number): number {
+  const w = words[idx + (i >> 1)]!;
+  return i & 1 ? w & 0xffff : w >>> 16;
+}
+
 /** Writes `words[idx..idx+3]` in RFC 5952 form at `p`; returns the new offset (at most 39 bytes). */
 export function writeIpv6Text(b: Uint8Array, p: number, words: ArrayLike<number>, idx = 0): number {
-  const group = (i: number) => (i & 1 ? words[idx + (i >> 1)]! & 0xffff : words[idx + (i >> 1)]! >>> 16);
   let bestStart = -1;
   let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
   for (let i = 0; i < 8; ) {
-    if (group(i) !== 0) {
+    if (group16(words, idx, i) !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && group(j) === 0) j++;
+    while (j < 8 && group16(words, idx, j) === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
@@ -145,7 +149,7 @@ export function writeIpv6Text(b: Uint8Array, p: number, words: ArrayLike<number>
       if (i === 7) break;
       continue;
     }
-    p = writeHex16(b, p, group(i));
+    p = writeHex16(b, p, group16(words, idx, i));
     if (i < 7) b[p++] = C_COLON;
   }
   return p;

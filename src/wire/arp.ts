@@ -94,6 +94,14 @@ export class ArpPacket {
   }
 }
 
+/** The fixed Ethernet/IPv4 hardware and protocol fields. */
+function writeArpFixed(b: Uint8Array, o: number): void {
+  writeU16(b, o + ARP.HTYPE, HTYPE_ETHERNET);
+  writeU16(b, o + ARP.PTYPE, EtherType.IPV4);
+  b[o + ARP.HLEN] = 6;
+  b[o + ARP.PLEN] = 4;
+}
+
 export class ArpRepr {
   op: number;
   senderMac: number;
@@ -120,12 +128,7 @@ export class ArpRepr {
   }
 
   emit(v: ArpPacket): void {
-    const b = v.buf;
-    const o = v.off;
-    writeU16(b, o + ARP.HTYPE, HTYPE_ETHERNET);
-    writeU16(b, o + ARP.PTYPE, EtherType.IPV4);
-    b[o + ARP.HLEN] = 6;
-    b[o + ARP.PLEN] = 4;
+    writeArpFixed(v.buf, v.off);
     v.op = this.op;
     v.senderMac = this.senderMac;
     v.senderIp = this.senderIp;
@@ -140,12 +143,28 @@ export const ARP_FRAME_LEN: number = ETH_HEADER_LEN + ARP_LEN;
 const scratchEth = new EthernetFrame();
 const scratchArp = new ArpPacket();
 
-function writeArpFrame(out: Uint8Array, off: number, ethDst: number, a: ArpRepr): number {
+/** Writes Ethernet + ARP without allocating (the data plane answers ARP for its VIPs per request). */
+function writeArpFrame(
+  out: Uint8Array,
+  off: number,
+  ethDst: number,
+  op: number,
+  senderMac: number,
+  senderIp: number,
+  targetMac: number,
+  targetIp: number,
+): number {
   const eth = scratchEth.reset(out, off, ARP_FRAME_LEN);
   eth.dst = ethDst;
-  eth.src = a.senderMac;
+  eth.src = senderMac;
   writeU16(out, off + ETH.ETHERTYPE, EtherType.ARP);
-  a.emit(scratchArp.reset(out, off + ETH_HEADER_LEN, ARP_LEN));
+  const a = scratchArp.reset(out, off + ETH_HEADER_LEN, ARP_LEN);
+  writeArpFixed(out, a.off);
+  a.op = op;
+  a.senderMac = senderMac;
+  a.senderIp = senderIp;
+  a.targetMac = targetMac;
+  a.targetIp = targetIp;
   return ARP_FRAME_LEN;
 }
 
@@ -157,12 +176,7 @@ export function writeArpRequest(
   senderIp: number,
   targetIp: number,
 ): number {
-  return writeArpFrame(
-    out,
-    off,
-    MAC_BROADCAST,
-    new ArpRepr({ op: ArpOp.REQUEST, senderMac, senderIp, targetMac: 0, targetIp }),
-  );
+  return writeArpFrame(out, off, MAC_BROADCAST, ArpOp.REQUEST, senderMac, senderIp, 0, targetIp);
 }
 
 /** Unicast "senderIp is at senderMac" to the asker. */
@@ -174,12 +188,7 @@ export function writeArpReply(
   targetMac: number,
   targetIp: number,
 ): number {
-  return writeArpFrame(
-    out,
-    off,
-    targetMac,
-    new ArpRepr({ op: ArpOp.REPLY, senderMac, senderIp, targetMac, targetIp }),
-  );
+  return writeArpFrame(out, off, targetMac, ArpOp.REPLY, senderMac, senderIp, targetMac, targetIp);
 }
 
 export interface GratuitousArpOptions {
@@ -198,12 +207,6 @@ export function writeGratuitousArp(
   opts: GratuitousArpOptions = {},
 ): number {
   const reply = opts.form === 'reply';
-  const repr = new ArpRepr({
-    op: reply ? ArpOp.REPLY : ArpOp.REQUEST,
-    senderMac: mac,
-    senderIp: ip,
-    targetMac: reply ? mac : (opts.requestTargetMac ?? 0),
-    targetIp: ip,
-  });
-  return writeArpFrame(out, off, MAC_BROADCAST, repr);
+  const tha = reply ? mac : (opts.requestTargetMac ?? 0);
+  return writeArpFrame(out, off, MAC_BROADCAST, reply ? ArpOp.REPLY : ArpOp.REQUEST, mac, ip, tha, ip);
 }

@@ -315,7 +315,7 @@ export function encodeProxyV1(h: ProxyHeader, b: Uint8Array, off: number, cap: n
   const need = known ? (v4 ? 56 : 104) : 15; // worst case lengths
   if (cap < need) return -1;
   let p = off;
-  for (const c of V1_PREFIX) b[p++] = c;
+  for (let i = 0; i < V1_PREFIX.length; i++) b[p++] = V1_PREFIX[i]!;
   const word = known ? (v4 ? 'TCP4' : 'TCP6') : 'UNKNOWN';
   for (let i = 0; i < word.length; i++) b[p++] = word.charCodeAt(i);
   if (known) {
