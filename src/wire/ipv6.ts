@@ -250,8 +250,15 @@ export class Ipv6Packet {
   get upperLen(): number {
     return this.end - this.upperOff;
   }
+  /**
+   * Part of a fragmented datagram. An atomic fragment (Fragment header with offset 0 and M clear) is a
+   * whole datagram and is processed as one (RFC 6946 §4): not a fragment here.
+   */
   get isFragment(): boolean {
-    return this.fragHeaderOff >= 0;
+    return (
+      this.fragHeaderOff >= 0 &&
+      (readU16(this.buf, this.fragHeaderOff + IPV6_FRAG.OFFSET_FLAGS) & 0xfff9) !== 0
+    );
   }
   /** Fragment offset in bytes, 0 when not fragmented. */
   get fragOffset(): number {

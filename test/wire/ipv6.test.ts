@@ -118,6 +118,19 @@ test('AH length follows RFC 4302 (len + 2) x 4; ESP and no-next-header stop the 
   assert.equal(ip.hasL4Header, false);
 });
 
+test('an atomic fragment (offset 0, M clear) is a whole datagram (RFC 6946)', () => {
+  const frag = [0, 0, 0, 0, 0, 0, 0, 42]; // offset 0, M 0, ident 42
+  const p = chain([[IpProto.FRAGMENT, frag]], IpProto.UDP, [0, 1, 0, 2, 0, 8, 0, 0]);
+  assert.equal(ip.reset(p, 0, p.length).check(), Reason.OK);
+  assert.equal(ip.fragHeaderOff, IPV6_HEADER_LEN);
+  assert.equal(ip.isFragment, false);
+  assert.equal(ip.fragIdent, 42);
+  assert.ok(ip.hasL4Header);
+  p[IPV6_HEADER_LEN + 3] = 1; // M set: a real first fragment
+  assert.equal(ip.reset(p, 0, p.length).check(), Reason.OK);
+  assert.equal(ip.isFragment, true);
+});
+
 test('chain limits: too long, hop-by-hop not first, headers past the payload', () => {
   const many = chain(
     new Array(IPV6_MAX_EXT_HEADERS + 1).fill([IpProto.DSTOPTS, opts8]),
