@@ -42,6 +42,8 @@ export interface Libc {
   setns(fd: number, nstype: number): number;
   eventfd(initval: number, flags: number): number;
   sched_setaffinity(pid: number, size: number, mask: Uint8Array): number;
+  /** Kernel thread id of the calling thread. */
+  gettid(): number;
   strerror(errnum: number): string;
   /** errno of the last foreign call made on this thread. */
   errno(): number;
@@ -77,6 +79,7 @@ export function libc(): Libc {
     setns: f('int setns(int, int)'),
     eventfd: f('int eventfd(unsigned int, int)'),
     sched_setaffinity: f('int sched_setaffinity(int, size_t, const void *)'),
+    gettid: f('int gettid()'),
     strerror: f('const char *strerror(int)'),
     errno: () => koffi.errno(),
     view: (address, len) => koffi.view(address, len),
