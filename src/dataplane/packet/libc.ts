@@ -44,6 +44,10 @@ export interface Libc {
   sched_setaffinity(pid: number, size: number, mask: Uint8Array): number;
   /** Kernel thread id of the calling thread. */
   gettid(): number;
+  /** `param` is a 4-byte `struct sched_param` (the priority). pid 0 = the calling thread. */
+  sched_setscheduler(pid: number, policy: number, param: Uint8Array): number;
+  /** which 0 = PRIO_PROCESS; on Linux a thread id selects one thread. */
+  setpriority(which: number, who: number, prio: number): number;
   strerror(errnum: number): string;
   /** errno of the last foreign call made on this thread. */
   errno(): number;
@@ -80,6 +84,8 @@ export function libc(): Libc {
     eventfd: f('int eventfd(unsigned int, int)'),
     sched_setaffinity: f('int sched_setaffinity(int, size_t, const void *)'),
     gettid: f('int gettid()'),
+    sched_setscheduler: f('int sched_setscheduler(int, int, const void *)'),
+    setpriority: f('int setpriority(int, unsigned int, int)'),
     strerror: f('const char *strerror(int)'),
     errno: () => koffi.errno(),
     view: (address, len) => koffi.view(address, len),

@@ -5,19 +5,29 @@
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import {
   AF_PACKET,
+  ARPHRD_ETHER,
   ETH_P_ALL,
   FanoutFlag,
   FanoutMode,
+  MAP_SHARED,
   PACKET_MR_PROMISC,
   PacketOpt,
+  PROT_READ,
+  PROT_WRITE,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_SNDBUF,
   SO_SNDBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
   SOL_PACKET,
   SOL_SOCKET,
+  TPACKET_V2,
 } from './constants.js';
+import { interfaceInfo } from './ifinfo.js';
 import { Errno, libc, syscallError } from './libc.js';
+import { type RingGeometry, type RingGeometryOptions, tpacketReq } from './ring-geometry.js';
 
 export interface FanoutOptions {
   /** Group id, 0-65535; every member of a group must use the same mode and flags. */
@@ -29,6 +39,79 @@ export interface FanoutOptions {
   defrag?: boolean;
   /** The group-wide IGNORE_OUTGOING (per-socket PACKET_IGNORE_OUTGOING is ignored inside a group). */
   ignoreOutgoing?: boolean;
+}
+
+export interface PacketRingOptions {
+  ifname: string;
+  rx?: RingGeometryOptions;
+  tx?: RingGeometryOptions;
+  /** PACKET_VNET_HDR (default true): offload metadata on RX, checksum/GSO offload on TX. */
+  vnetHdr?: boolean;
+  /** PACKET_RESERVE headroom before each RX frame (default 0). */
+  reserve?: number;
+  /** PACKET_QDISC_BYPASS: straight to the driver, no qdisc/tc egress (default false). */
+  qdiscBypass?: boolean;
+  /** PACKET_IGNORE_OUTGOING: do not see our own (or the host's) transmitted frames on RX (default true). */
+  ignoreOutgoing?: boolean;
+  /** SO_RCVBUF/SO_SNDBUF (FORCE variants when permitted), default 4 MiB. */
+  bufferBytes?: number;
+  promiscuous?: boolean;
+  fanout?: FanoutOptions;
+}
+
+/**
+ * socket -> options -> rings -> mmap -> bind -> fanout. Returns the socket, the mapping and the interface
+ * facts; closes and unmaps everything when a step fails.
+ */
+export function openRingSocket(
+  opts: PacketRingOptions,
+  vnetHdr: boolean,
+  rx: RingGeometry,
+  tx: RingGeometry,
+): { fd: number; address: number; ifindex: number; mac: Uint8Array; mtu: number } {
+  const ifname = opts.ifname;
+  const c = libc();
+  // Protocol 0: nothing is queued until bind() names the interface and EtherType.
+  const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw syscallError('socket(AF_PACKET, SOCK_RAW)', c.errno(), { ifname });
+  const bytes = rx.bytes + tx.bytes;
+  let address = -1;
+  try {
+    const info = interfaceInfo(ifname, fd);
+    if (info.hwType !== ARPHRD_ETHER) {
+      throw new TslvsError(
+        ErrorCodes.ENVIRONMENT,
+        `${ifname} is not an Ethernet interface (ARPHRD ${info.hwType})`,
+        {
+          ifname,
+        },
+      );
+    }
+    setIntOpt(fd, SOL_PACKET, PacketOpt.VERSION, TPACKET_V2, 'PACKET_VERSION', ifname);
+    if (vnetHdr) setIntOpt(fd, SOL_PACKET, PacketOpt.VNET_HDR, 1, 'PACKET_VNET_HDR', ifname);
+    if (opts.reserve) setIntOpt(fd, SOL_PACKET, PacketOpt.RESERVE, opts.reserve, 'PACKET_RESERVE', ifname);
+    setIntOpt(fd, SOL_PACKET, PacketOpt.LOSS, 1, 'PACKET_LOSS', ifname);
+    if (opts.qdiscBypass) setIntOpt(fd, SOL_PACKET, PacketOpt.QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS', ifname);
+    if (opts.ignoreOutgoing ?? true) {
+      const errno = trySetIntOpt(fd, SOL_PACKET, PacketOpt.IGNORE_OUTGOING, 1);
+      if (errno !== 0 && errno !== Errno.ENOPROTOOPT) {
+        throw syscallError('setsockopt(PACKET_IGNORE_OUTGOING)', errno, { ifname });
+      }
+    }
+    raiseBuffers(fd, opts.bufferBytes ?? 4 << 20, ifname);
+    setBuffer(fd, SOL_PACKET, PacketOpt.RX_RING, tpacketReq(rx), 'PACKET_RX_RING', ifname);
+    setBuffer(fd, SOL_PACKET, PacketOpt.TX_RING, tpacketReq(tx), 'PACKET_TX_RING', ifname);
+    address = c.mmap(null, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (address === -1) throw syscallError('mmap(packet ring)', c.errno(), { ifname, bytes });
+    bindToInterface(fd, info.index, ifname);
+    if (opts.promiscuous) enablePromiscuous(fd, info.index, ifname);
+    if (opts.fanout) joinFanout(fd, opts.fanout, ifname);
+    return { fd, address, ifindex: info.index, mac: info.mac, mtu: info.mtu };
+  } catch (err) {
+    if (address !== -1) c.munmap(address, bytes);
+    c.close(fd);
+    throw err;
+  }
 }
 
 const intBuf = Buffer.alloc(4);

@@ -11,68 +11,15 @@
  * hands every committed frame to the kernel with one non-blocking send().
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import {
-  AF_PACKET,
-  ARPHRD_ETHER,
-  MAP_SHARED,
-  MSG_DONTWAIT,
-  PacketOpt,
-  PROT_READ,
-  PROT_WRITE,
-  RxStatus,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_RAW,
-  SOL_PACKET,
-  TPACKET_V2,
-  Tp2,
-  TX_DATA_OFFSET,
-  TxStatus,
-  VNET_HDR_LEN,
-  Vnet,
-} from './constants.js';
+import { MSG_DONTWAIT, RxStatus, Tp2, TX_DATA_OFFSET, TxStatus, VNET_HDR_LEN, Vnet } from './constants.js';
 import { type FdWatcher, POLLIN, PollSet, type Readiness, watchFd } from './fdwatch.js';
 import { interfaceInfo, validateIfname } from './ifinfo.js';
-import { Errno, libc, syscallError } from './libc.js';
-import {
-  frameOffsets,
-  type RingGeometry,
-  type RingGeometryOptions,
-  resolveGeometry,
-  tpacketReq,
-} from './ring-geometry.js';
-import {
-  bindToInterface,
-  enablePromiscuous,
-  type FanoutOptions,
-  joinFanout,
-  raiseBuffers,
-  readPacketStats,
-  setBuffer,
-  setIntOpt,
-  trySetIntOpt,
-} from './ring-setup.js';
+import { Errno, libc } from './libc.js';
+import { frameOffsets, type RingGeometry, resolveGeometry } from './ring-geometry.js';
+import { openRingSocket, type PacketRingOptions, readPacketStats } from './ring-setup.js';
 import { TxProblem, txFrameProblem, type VnetFields, writeVnet } from './vnet.js';
 
-export type { FanoutOptions } from './ring-setup.js';
-
-export interface PacketRingOptions {
-  ifname: string;
-  rx?: RingGeometryOptions;
-  tx?: RingGeometryOptions;
-  /** PACKET_VNET_HDR (default true): offload metadata on RX, checksum/GSO offload on TX. */
-  vnetHdr?: boolean;
-  /** PACKET_RESERVE headroom before each RX frame (default 0). */
-  reserve?: number;
-  /** PACKET_QDISC_BYPASS: straight to the driver, no qdisc/tc egress (default false). */
-  qdiscBypass?: boolean;
-  /** PACKET_IGNORE_OUTGOING: do not see our own (or the host's) transmitted frames on RX (default true). */
-  ignoreOutgoing?: boolean;
-  /** SO_RCVBUF/SO_SNDBUF (FORCE variants when permitted), default 4 MiB. */
-  bufferBytes?: number;
-  promiscuous?: boolean;
-  fanout?: FanoutOptions;
-}
+export type { FanoutOptions, PacketRingOptions } from './ring-setup.js';
 
 /** Counters kept by the ring itself; plain numbers updated in place. */
 export interface RingCounters {
@@ -175,56 +122,15 @@ export class PacketRing {
   /** Opens, configures, maps and binds a ring; everything is undone if a step fails. */
   static open(opts: PacketRingOptions): PacketRing {
     validateIfname(opts.ifname);
-    const ifname = opts.ifname;
+    const rx = resolveGeometry(opts.rx, `${opts.ifname} RX ring`);
+    const tx = resolveGeometry(opts.tx, `${opts.ifname} TX ring`);
     const vnetHdr = opts.vnetHdr ?? true;
-    const rx = resolveGeometry(opts.rx, `${ifname} RX ring`);
-    const tx = resolveGeometry(opts.tx, `${ifname} TX ring`);
-    const c = libc();
-    // Protocol 0: nothing is queued until bind() names the interface and EtherType.
-    const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw syscallError('socket(AF_PACKET, SOCK_RAW)', c.errno(), { ifname });
-    let address = -1;
-    try {
-      const info = interfaceInfo(ifname, fd);
-      if (info.hwType !== ARPHRD_ETHER) {
-        throw new TslvsError(
-          ErrorCodes.ENVIRONMENT,
-          `${ifname} is not an Ethernet interface (ARPHRD ${info.hwType})`,
-          {
-            ifname,
-          },
-        );
-      }
-      setIntOpt(fd, SOL_PACKET, PacketOpt.VERSION, TPACKET_V2, 'PACKET_VERSION', ifname);
-      if (vnetHdr) setIntOpt(fd, SOL_PACKET, PacketOpt.VNET_HDR, 1, 'PACKET_VNET_HDR', ifname);
-      if (opts.reserve) setIntOpt(fd, SOL_PACKET, PacketOpt.RESERVE, opts.reserve, 'PACKET_RESERVE', ifname);
-      setIntOpt(fd, SOL_PACKET, PacketOpt.LOSS, 1, 'PACKET_LOSS', ifname);
-      if (opts.qdiscBypass)
-        setIntOpt(fd, SOL_PACKET, PacketOpt.QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS', ifname);
-      if (opts.ignoreOutgoing ?? true) {
-        const errno = trySetIntOpt(fd, SOL_PACKET, PacketOpt.IGNORE_OUTGOING, 1);
-        if (errno !== 0 && errno !== Errno.ENOPROTOOPT)
-          throw syscallError('setsockopt(PACKET_IGNORE_OUTGOING)', errno, { ifname });
-      }
-      raiseBuffers(fd, opts.bufferBytes ?? 4 << 20, ifname);
-      setBuffer(fd, SOL_PACKET, PacketOpt.RX_RING, tpacketReq(rx), 'PACKET_RX_RING', ifname);
-      setBuffer(fd, SOL_PACKET, PacketOpt.TX_RING, tpacketReq(tx), 'PACKET_TX_RING', ifname);
-      address = c.mmap(null, rx.bytes + tx.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      if (address === -1)
-        throw syscallError('mmap(packet ring)', c.errno(), { ifname, bytes: rx.bytes + tx.bytes });
-      bindToInterface(fd, info.index, ifname);
-      if (opts.promiscuous) enablePromiscuous(fd, info.index, ifname);
-      if (opts.fanout) joinFanout(fd, opts.fanout, ifname);
-      return new PacketRing(
-        fd,
-        { ifname, vnetHdr },
-        { ifindex: info.index, mac: info.mac, mtu: info.mtu, rx, tx, address },
-      );
-    } catch (err) {
-      if (address !== -1) c.munmap(address, rx.bytes + tx.bytes);
-      c.close(fd);
-      throw err;
-    }
+    const s = openRingSocket(opts, vnetHdr, rx, tx);
+    return new PacketRing(
+      s.fd,
+      { ifname: opts.ifname, vnetHdr },
+      { ifindex: s.ifindex, mac: s.mac, mtu: s.mtu, rx, tx, address: s.address },
+    );
   }
 
   get closed(): boolean {

@@ -7,10 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { CreateHandler, FrameHandler } from './handler.js';
 import { formatMac } from './ifinfo.js';
-import { libc, syscallError } from './libc.js';
+import { libc } from './libc.js';
 import { PacketLoop } from './loop.js';
 import { enterNetns } from './netns.js';
 import { PacketRing } from './ring.js';
+import { pinThreadToCpu, setThreadPriority } from './sched.js';
 import { type FromWorker, serializeError, type ToWorker, type WorkerData } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
   let handler: FrameHandler | null = null;
   try {
     if (data.netns !== undefined) enterNetns(data.netns);
-    if (data.cpu !== undefined) pinToCpu(data.cpu);
+    if (data.cpu !== undefined) pinThreadToCpu(data.cpu);
+    if (data.priority !== undefined) setThreadPriority(data.priority);
     for (const opts of data.rings) rings.push(PacketRing.open(opts));
     handler = await loadHandler(data.handlerUrl, rings, data.handlerOptions);
   } catch (err) {
@@ -110,18 +112,6 @@ async function loadHandler(url: string, rings: PacketRing[], options: unknown): 
     );
   }
   return handler;
-}
-
-function pinToCpu(cpu: number): void {
-  const mask = Buffer.alloc(128);
-  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mask.length * 8) {
-    throw new TslvsError(ErrorCodes.INVALID_ARGUMENT, `cpu ${cpu} is not a valid CPU number`, { cpu });
-  }
-  mask[cpu >> 3] = 1 << (cpu & 7);
-  const c = libc();
-  // pid 0 = the calling thread: only this worker moves.
-  if (c.sched_setaffinity(0, mask.length, mask) < 0)
-    throw syscallError('sched_setaffinity', c.errno(), { cpu });
 }
 
 void main();

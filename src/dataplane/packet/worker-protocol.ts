@@ -3,6 +3,7 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { LoopOptions } from './loop.js';
 import type { PacketRingOptions } from './ring.js';
 import type { RingGeometry } from './ring-geometry.js';
+import type { ThreadPriority } from './sched.js';
 
 export interface WorkerData {
   rings: PacketRingOptions[];
@@ -10,6 +11,7 @@ export interface WorkerData {
   handlerOptions: unknown;
   netns?: string;
   cpu?: number;
+  priority?: ThreadPriority;
   loop: LoopOptions;
   /** SharedArrayBuffer-backed: written by the worker, read by the main thread. */
   counters: Float64Array;

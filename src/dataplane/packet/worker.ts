@@ -16,6 +16,7 @@ import { createCounterArray, type PacketCounters, snapshotCounters } from './cou
 import { libc, syscallError } from './libc.js';
 import type { LoopOptions } from './loop.js';
 import type { PacketRingOptions } from './ring.js';
+import type { ThreadPriority } from './sched.js';
 import {
   deserializeError,
   type FromWorker,
@@ -42,6 +43,8 @@ export interface PacketWorkerOptions extends LoopOptions {
   netns?: string;
   /** Pin the worker thread to this CPU. */
   cpu?: number;
+  /** Scheduling priority of the worker thread (e.g. `{ realtime: 10 }` on a core dedicated to it). */
+  priority?: ThreadPriority;
   /** How long start() waits for the rings to open. Default 10 s. */
   startTimeoutMs?: number;
 }
@@ -129,6 +132,7 @@ export class PacketWorker {
     };
     if (opts.netns !== undefined) data.netns = opts.netns;
     if (opts.cpu !== undefined) data.cpu = opts.cpu;
+    if (opts.priority !== undefined) data.priority = opts.priority;
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     try {
       const ready = await waitReady(worker, opts.startTimeoutMs ?? 10_000);

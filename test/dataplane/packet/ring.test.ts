@@ -215,19 +215,94 @@ describe('PacketRing on a veth pair between two namespaces', { skip: skip ?? fal
       tx: { frameSize: 2048, frameCount: 8 },
     });
     assert.equal(ring.rx.frameCount, 8);
-    const sender = tool(nsB, ['udp-send', A_IP, '5007', '30', '64']);
-    await sender.waitForLine(/^sent 30$/);
-    // Nothing was released: the 8 slots are full and every later frame was dropped by the kernel.
-    const s = ring.stats();
-    assert.equal(s.packets, 30);
-    assert.equal(s.drops, 22);
-    const frames = await capture(ring, () => true, 8);
-    assert.equal(frames.length, 8);
-    const later = capture(ring, (f) => parseUdpFrame(f.data)?.dport === 5007, 1);
+    const isOurs = (f: { data: Buffer }) => parseUdpFrame(f.data)?.dport === 5007;
+    await tool(nsB, ['udp-send', A_IP, '5007', '30', '64']).waitForLine(/^sent 30$/);
+    // Nothing was released: the 8 slots filled and the kernel dropped the other 22.
+    const first = await capture(ring, isOurs, 8);
+    assert.equal(first.filter((f) => f.status & RxStatus.LOSING).length, 0, 'frames stored before any drop');
+    const lost = capture(ring, isOurs, 1);
     await tool(nsB, ['udp-send', A_IP, '5007', '1', '64']).waitForLine(/^sent/);
-    const [next] = await later;
-    assert.equal(next!.status & RxStatus.LOSING, 0, 'stats() was read, so LOSING is cleared');
-    assert.equal(ring.stats().drops, 22);
+    assert.ok((await lost)[0]!.status & RxStatus.LOSING, 'LOSING flags frames stored after drops');
+    const s = ring.stats();
+    assert.equal(s.packets, 31, 'tp_packets counts drops too');
+    assert.equal(s.drops, 22);
+    const later = capture(ring, isOurs, 1);
+    await tool(nsB, ['udp-send', A_IP, '5007', '1', '64']).waitForLine(/^sent/);
+    assert.equal((await later)[0]!.status & RxStatus.LOSING, 0, 'reading the statistics clears LOSING');
+    assert.deepEqual(ring.stats(), { packets: 32, drops: 22 }, 'stats() accumulates across reads');
+  });
+
+  test('VLAN tags are stripped before the tap and reported as tci/tpid', async () => {
+    const ring = open(nsA);
+    const tx = open(nsB);
+    const inner = udpPacket(B_IP, A_IP, 1, 5008, Buffer.from('tagged'));
+    const tagged = Buffer.concat([
+      Buffer.from(macA.split(':').map((x) => Number.parseInt(x, 16))),
+      Buffer.from(macB.split(':').map((x) => Number.parseInt(x, 16))),
+      Buffer.from([0x81, 0x00, 0x60, 0x64, 0x08, 0x00]),
+      inner,
+    ]);
+    const got = capture(ring, (f) => (f.status & RxStatus.VLAN_VALID) !== 0, 1);
+    assert.ok(sendFrame(tx, tagged));
+    tx.txFlush();
+    const [f] = await got;
+    assert.ok(f!.status & RxStatus.VLAN_TPID_VALID);
+    assert.equal(f!.vlanTci, 0x6064, 'PCP 3, VID 100');
+    assert.equal(f!.vlanTpid, 0x8100);
+    assert.equal(f!.len, tagged.length - 4, 'the tag is not in the data');
+    assert.equal(f!.data.readUInt16BE(12), 0x0800);
+    assert.equal(parseUdpFrame(f!.data)!.payload.toString(), 'tagged');
+  });
+
+  test('a fanout group spreads frames over its members', async () => {
+    const a1 = open(nsA, { fanout: { group: 4242, mode: 'lb' } });
+    const a2 = open(nsA, { fanout: { group: 4242, mode: 'lb' } });
+    const tx = open(nsB, { qdiscBypass: true });
+    const n = 40;
+    const counts = [0, 0];
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fanout delivered ${counts}`)), 5000);
+      const watchers = [a1, a2].map((r, i) =>
+        r.watch(() => {
+          for (let slot = r.rxNext(); slot >= 0; slot = r.rxNext()) {
+            const off = r.rxDataOffset(slot);
+            if (r.rxLen(slot) >= 42 && r.buf.readUInt16BE(off + 36) === 5009) counts[i]!++;
+            r.rxRelease(slot);
+          }
+          if (counts[0]! + counts[1]! >= n) {
+            clearTimeout(timer);
+            for (const w of watchers) w.close();
+            resolve();
+          }
+        }),
+      );
+    });
+    for (let i = 0; i < n; i++) {
+      assert.ok(
+        sendFrame(
+          tx,
+          ethernetFrame(macA, macB, 0x0800, udpPacket(B_IP, A_IP, 2000 + i, 5009, Buffer.from(`fan-${i}`))),
+        ),
+      );
+    }
+    assert.equal(tx.txFlush(), n, 'sent through PACKET_QDISC_BYPASS');
+    await done;
+    assert.equal(counts[0]! + counts[1]!, n);
+    assert.ok(counts[0]! > 0 && counts[1]! > 0, `both members got frames: ${counts}`);
+  });
+
+  test('interface facts come from ioctls in the thread namespace; non-Ethernet links are refused', () => {
+    const lo = withNetns(nsA, () => interfaceInfo('lo'));
+    assert.equal(lo.index, 1);
+    assert.equal(lo.mtu, 65536);
+    assert.ok(lo.up && lo.running);
+    assert.equal(lo.operstate, 'up');
+    const eth = withNetns(nsA, () => interfaceInfo('eth0'));
+    assert.equal(fmtMac(eth.mac), macA);
+    assert.throws(() => withNetns(nsA, () => PacketRing.open({ ifname: 'lo' })), {
+      code: ErrorCodes.ENVIRONMENT,
+    });
+    assert.throws(() => PacketRing.open({ ifname: 'bad/name' }), { code: ErrorCodes.INVALID_ARGUMENT });
   });
 
   test('opening a ring on a missing interface is TSLVS_ERR_ENVIRONMENT', () => {
