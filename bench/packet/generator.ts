@@ -45,6 +45,8 @@ export interface Burst {
   maxPackets: number;
   /** Scheduling nice value (negative: ahead of unrelated processes on a shared machine). */
   nice: number;
+  /** Total packets per second to pace to (split across generators); 0 = as fast as possible. */
+  pps: number;
 }
 
 /** Runs one generator per side CPU in parallel (distinct source ports) and sums what they sent. */
@@ -89,6 +91,7 @@ async function runOne(
       String(b.seconds),
       String(perGenerator),
       String(sportBase),
+      String(Math.round(b.pps / t.generatorCpus.length)),
     ],
     { timeoutMs: (b.seconds + 10) * 1000 },
   );

@@ -117,21 +117,26 @@ export async function rxPackets(lab: Lab, ns: string, ifname: string): Promise<n
   return Number(JSON.parse(r.stdout)[0].stats64.rx.packets);
 }
 
+/** One CPU's /proc/stat counters (USER_HZ ticks) and when they were read. */
 export interface CpuSample {
-  /** irq + softirq jiffies: the kernel's packet work on this CPU (ksoftirqd included). */
-  softirq: number;
-  /** Every jiffy that passed on this CPU (busy or idle). */
-  total: number;
+  user: number;
+  system: number;
+  idle: number;
+  atMs: number;
 }
 
-/** One CPU's line of /proc/stat (USER_HZ ticks). */
+/**
+ * Reads one CPU's line of /proc/stat. Tick sampling misses interrupt work done while the CPU was in
+ * tickless idle (it is neither idle nor softirq), so callers derive busy time as wall time minus idle.
+ */
 export function cpuSample(cpu: number): CpuSample {
   const line = readFileSync('/proc/stat', 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) throw new Error(`cpu${cpu} not in /proc/stat`);
   const v = line.trim().split(/\s+/).slice(1).map(Number);
-  return { softirq: (v[5] ?? 0) + (v[6] ?? 0), total: v.slice(0, 8).reduce((a, b) => a + b, 0) };
+  const at = (i: number) => v[i] ?? 0;
+  return { user: at(0) + at(1), system: at(2), idle: at(3) + at(4) + at(7), atMs: performance.now() };
 }
 
 /** utime + stime of one thread of this process (USER_HZ ticks). */

@@ -3,8 +3,9 @@
  * TPACKET_V2 TX ring (frames are built once; each send() hands the kernel a batch without copying).
  * Built by bench/packet at run time with the system C compiler; part of tslvs, not a product binary.
  *
- * usage: udpgen IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE]
- * Flows differ by UDP source port (SPORT_BASE + i, default 10000). The UDP checksum is 0 (allowed for
+ * usage: udpgen IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS]]
+ * Flows differ by UDP source port (SPORT_BASE + i, default 10000). PPS > 0 paces the sending to that rate
+ * (busy-waiting between batches); 0 or absent sends as fast as the kernel accepts. The UDP checksum is 0 (allowed for
  * IPv4). Prints one line:
  *   sent <packets> seconds <elapsed> pps <rate> errors <send() calls refused with ENOBUFS/EAGAIN>
  */
@@ -82,8 +83,8 @@ static void build_frame(uint8_t *p, int frame_len, const uint8_t *smac, const ui
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11 && argc != 12) {
-    fprintf(stderr, "usage: %s IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE]\n", argv[0]);
+  if (argc < 11 || argc > 13) {
+    fprintf(stderr, "usage: %s IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS]]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];
@@ -100,7 +101,8 @@ int main(int argc, char **argv) {
   int frame_len = atoi(argv[8]);
   double seconds = atof(argv[9]);
   unsigned long long max_packets = strtoull(argv[10], NULL, 10);
-  int sport_base = argc == 12 ? atoi(argv[11]) : 10000;
+  int sport_base = argc >= 12 ? atoi(argv[11]) : 10000;
+  double rate = argc >= 13 ? atof(argv[12]) : 0;
   if (flows < 1 || flows > MAX_FLOWS || frame_len < 42 || frame_len > 1514 || seconds <= 0 || seconds > 60 ||
       sport_base < 1 || sport_base + flows > 65535) {
     fprintf(stderr, "argument out of range\n");
@@ -145,7 +147,16 @@ int main(int argc, char **argv) {
   unsigned head = 0;
   double start = now_s(), end = start + seconds, t = start;
   while (queued < max_packets && t < end) {
-    for (unsigned k = 0; k < BATCH && queued < max_packets; k++) {
+    unsigned long long allowed = max_packets;
+    if (rate > 0) {
+      allowed = (unsigned long long)((t - start) * rate) + 1;
+      if (allowed > max_packets) allowed = max_packets;
+      if (queued >= allowed) {
+        t = now_s();
+        continue;
+      }
+    }
+    for (unsigned k = 0; k < BATCH && queued < allowed; k++) {
       volatile struct tpacket2_hdr *h = (void *)(ring + (size_t)head * frame_size);
       if (h->tp_status != TP_STATUS_AVAILABLE) break;
       __sync_synchronize();

@@ -108,6 +108,7 @@ export const POLLNVAL = 0x20;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+export const MAP_FIXED = 0x10;
 
 export const O_RDONLY = 0;
 export const O_RDWR = 2;

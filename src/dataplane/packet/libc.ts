@@ -19,7 +19,7 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   /** `len` is in/out: pass `[capacity]`, read the stored length back from `len[0]`. */
   getsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number[]): number;
-  mmap(addr: null, len: number, prot: number, flags: number, fd: number, offset: number): number;
+  mmap(addr: number | null, len: number, prot: number, flags: number, fd: number, offset: number): number;
   munmap(addr: number, len: number): number;
   send(fd: number, buf: Ptr, len: number, flags: number): number;
   sendto(fd: number, buf: Ptr, len: number, flags: number, addr: Uint8Array | null, addrLen: number): number;

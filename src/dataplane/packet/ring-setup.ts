@@ -9,6 +9,7 @@ import {
   ETH_P_ALL,
   FanoutFlag,
   FanoutMode,
+  MAP_FIXED,
   MAP_SHARED,
   PACKET_MR_PROMISC,
   PacketOpt,
@@ -60,14 +61,15 @@ export interface PacketRingOptions {
 }
 
 /**
- * socket -> options -> rings -> mmap -> bind -> fanout. Returns the socket, the mapping and the interface
- * facts; closes and unmaps everything when a step fails.
+ * socket -> options -> rings -> mmap (at `at`, inside a range the caller reserved) -> bind -> fanout.
+ * Returns the socket, the mapping and the interface facts; closes the socket when a step fails.
  */
 export function openRingSocket(
   opts: PacketRingOptions,
   vnetHdr: boolean,
   rx: RingGeometry,
   tx: RingGeometry,
+  at: number,
 ): { fd: number; address: number; ifindex: number; mac: Uint8Array; mtu: number } {
   const ifname = opts.ifname;
   const c = libc();
@@ -101,14 +103,15 @@ export function openRingSocket(
     raiseBuffers(fd, opts.bufferBytes ?? 4 << 20, ifname);
     setBuffer(fd, SOL_PACKET, PacketOpt.RX_RING, tpacketReq(rx), 'PACKET_RX_RING', ifname);
     setBuffer(fd, SOL_PACKET, PacketOpt.TX_RING, tpacketReq(tx), 'PACKET_TX_RING', ifname);
-    address = c.mmap(null, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // MAP_FIXED into the range the caller reserved (replacing that part of the reservation).
+    address = c.mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
     if (address === -1) throw syscallError('mmap(packet ring)', c.errno(), { ifname, bytes });
     bindToInterface(fd, info.index, ifname);
     if (opts.promiscuous) enablePromiscuous(fd, info.index, ifname);
     if (opts.fanout) joinFanout(fd, opts.fanout, ifname);
     return { fd, address, ifindex: info.index, mac: info.mac, mtu: info.mtu };
   } catch (err) {
-    if (address !== -1) c.munmap(address, bytes);
+    // The caller unmaps the whole reserved range, which includes this ring's part.
     c.close(fd);
     throw err;
   }

@@ -14,12 +14,32 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import { MSG_DONTWAIT, RxStatus, Tp2, TX_DATA_OFFSET, TxStatus, VNET_HDR_LEN, Vnet } from './constants.js';
 import { type FdWatcher, POLLIN, PollSet, type Readiness, watchFd } from './fdwatch.js';
 import { interfaceInfo, validateIfname } from './ifinfo.js';
-import { Errno, libc } from './libc.js';
+import { Errno, libc, syscallError } from './libc.js';
 import { frameOffsets, type RingGeometry, resolveGeometry } from './ring-geometry.js';
 import { openRingSocket, type PacketRingOptions, readPacketStats } from './ring-setup.js';
 import { TxProblem, txFrameProblem, type VnetFields, writeVnet } from './vnet.js';
 
 export type { FanoutOptions, PacketRingOptions } from './ring-setup.js';
+
+/** Rings of one group share a mapping addressed by Uint32 offsets. */
+const MAX_GROUP_BYTES = 2 ** 31;
+
+interface SharedMapping {
+  buf: Buffer;
+  i32: Int32Array;
+  u32: Uint32Array;
+  u16: Uint16Array;
+}
+
+/** Reserves (without committing memory) an address range the rings are then mapped into. */
+function reserveAddressRange(bytes: number): number {
+  const c = libc();
+  const PROT_NONE = 0;
+  const MAP_PRIVATE_ANON_NORESERVE = 0x02 | 0x20 | 0x4000;
+  const addr = c.mmap(null, bytes, PROT_NONE, MAP_PRIVATE_ANON_NORESERVE, -1, 0);
+  if (addr === -1) throw syscallError('mmap(reserve ring address range)', c.errno(), { bytes });
+  return addr;
+}
 
 /** Counters kept by the ring itself; plain numbers updated in place. */
 export interface RingCounters {
@@ -49,7 +69,10 @@ export class PacketRing {
   readonly vnetHdr: boolean;
   readonly rx: RingGeometry;
   readonly tx: RingGeometry;
-  /** The whole mapping: RX frames, then TX frames. Invalid (and unsafe to touch) after close(). */
+  /**
+   * The mapping holding this ring (RX frames, then TX frames), shared with the other rings of its group;
+   * every offset the ring hands out is relative to it. Invalid (unsafe to touch) after close().
+   */
   readonly buf: Buffer;
   /** Largest frame (without vnet header) a TX slot holds. */
   readonly txCapacity: number;
@@ -96,6 +119,8 @@ export class PacketRing {
       tx: RingGeometry;
       address: number;
     },
+    shared: SharedMapping,
+    base: number,
   ) {
     this.fd = fd;
     this.ifname = opts.ifname;
@@ -107,13 +132,12 @@ export class PacketRing {
     this.tx = info.tx;
     this.#address = info.address;
     this.#length = info.rx.bytes + info.tx.bytes;
-    const ab = libc().view(info.address, this.#length);
-    this.buf = Buffer.from(ab);
-    this.#i32 = new Int32Array(ab);
-    this.#u32 = new Uint32Array(ab);
-    this.#u16 = new Uint16Array(ab);
-    this.#rxOff = frameOffsets(info.rx, 0);
-    this.#txOff = frameOffsets(info.tx, info.rx.bytes);
+    this.buf = shared.buf;
+    this.#i32 = shared.i32;
+    this.#u32 = shared.u32;
+    this.#u16 = shared.u16;
+    this.#rxOff = frameOffsets(info.rx, base);
+    this.#txOff = frameOffsets(info.tx, base + info.rx.bytes);
     this.#txData = TX_DATA_OFFSET + (opts.vnetHdr ? VNET_HDR_LEN : 0);
     this.txCapacity = info.tx.frameSize - this.#txData;
     this.#poll = new PollSet([{ fd, events: POLLIN }]);
@@ -121,16 +145,64 @@ export class PacketRing {
 
   /** Opens, configures, maps and binds a ring; everything is undone if a step fails. */
   static open(opts: PacketRingOptions): PacketRing {
-    validateIfname(opts.ifname);
-    const rx = resolveGeometry(opts.rx, `${opts.ifname} RX ring`);
-    const tx = resolveGeometry(opts.tx, `${opts.ifname} TX ring`);
-    const vnetHdr = opts.vnetHdr ?? true;
-    const s = openRingSocket(opts, vnetHdr, rx, tx);
-    return new PacketRing(
-      s.fd,
-      { ifname: opts.ifname, vnetHdr },
-      { ifindex: s.ifindex, mac: s.mac, mtu: s.mtu, rx, tx, address: s.address },
-    );
+    return PacketRing.openGroup([opts])[0]!;
+  }
+
+  /**
+   * Opens several rings mapped back to back in one reserved address range, so all of them share one
+   * `buf`: a frame moves from one ring's RX slot to another ring's TX slot with `buf.copyWithin()`
+   * (native memmove, no allocation). Every ring is closed again if one fails to open.
+   */
+  static openGroup(list: readonly PacketRingOptions[]): PacketRing[] {
+    const plans = list.map((opts) => {
+      validateIfname(opts.ifname);
+      return {
+        opts,
+        vnetHdr: opts.vnetHdr ?? true,
+        rx: resolveGeometry(opts.rx, `${opts.ifname} RX ring`),
+        tx: resolveGeometry(opts.tx, `${opts.ifname} TX ring`),
+      };
+    });
+    const total = plans.reduce((a, p) => a + p.rx.bytes + p.tx.bytes, 0);
+    if (plans.length === 0 || total > MAX_GROUP_BYTES) {
+      throw new TslvsError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `a ring group needs 1+ rings and at most ${MAX_GROUP_BYTES} bytes`,
+        {
+          rings: plans.length,
+          bytes: total,
+        },
+      );
+    }
+    const region = reserveAddressRange(total);
+    const opened: Array<{ fd: number; address: number; bytes: number }> = [];
+    try {
+      const sockets: Array<ReturnType<typeof openRingSocket> & { base: number }> = [];
+      let offset = 0;
+      for (const p of plans) {
+        const s = openRingSocket(p.opts, p.vnetHdr, p.rx, p.tx, region + offset);
+        opened.push({ fd: s.fd, address: s.address, bytes: p.rx.bytes + p.tx.bytes });
+        sockets.push({ ...s, base: offset });
+        offset += p.rx.bytes + p.tx.bytes;
+      }
+      const ab = libc().view(region, total);
+      const shared = {
+        buf: Buffer.from(ab),
+        i32: new Int32Array(ab),
+        u32: new Uint32Array(ab),
+        u16: new Uint16Array(ab),
+      };
+      return plans.map((p, i) => {
+        const s = sockets[i]!;
+        const info = { ifindex: s.ifindex, mac: s.mac, mtu: s.mtu, rx: p.rx, tx: p.tx, address: s.address };
+        return new PacketRing(s.fd, { ifname: p.opts.ifname, vnetHdr: p.vnetHdr }, info, shared, s.base);
+      });
+    } catch (err) {
+      const c = libc();
+      for (const o of opened) c.close(o.fd);
+      c.munmap(region, total);
+      throw err;
+    }
   }
 
   get closed(): boolean {

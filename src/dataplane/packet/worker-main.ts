@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     if (data.netns !== undefined) enterNetns(data.netns);
     if (data.cpu !== undefined) pinThreadToCpu(data.cpu);
     if (data.priority !== undefined) setThreadPriority(data.priority);
-    for (const opts of data.rings) rings.push(PacketRing.open(opts));
+    rings.push(...PacketRing.openGroup(data.rings));
     handler = await loadHandler(data.handlerUrl, rings, data.handlerOptions);
   } catch (err) {
     for (const r of rings) r.close();

@@ -255,8 +255,15 @@ describe('PacketRing on a veth pair between two namespaces', { skip: skip ?? fal
   });
 
   test('a fanout group spreads frames over its members', async () => {
-    const a1 = open(nsA, { fanout: { group: 4242, mode: 'lb' } });
-    const a2 = open(nsA, { fanout: { group: 4242, mode: 'lb' } });
+    const [a1, a2] = withNetns(nsA, () =>
+      PacketRing.openGroup([
+        { ifname: 'eth0', fanout: { group: 4242, mode: 'lb' } },
+        { ifname: 'eth0', fanout: { group: 4242, mode: 'lb' } },
+      ]),
+    ) as [PacketRing, PacketRing];
+    rings.push(a1, a2);
+    assert.equal(a1.buf, a2.buf, 'a group shares one mapping');
+    assert.ok(a2.rxFrameOffset(0) >= a1.rx.bytes + a1.tx.bytes, 'rings sit back to back in it');
     const tx = open(nsB, { qdiscBypass: true });
     const n = 40;
     const counts = [0, 0];
