@@ -134,8 +134,11 @@ export function createLab(prefix = `tl${randomBytes(4).readUInt32LE(0).toString(
     run(ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv], opts);
   const ip = (ns: string | null, args: string[], opts?: ExecOptions) =>
     run(ns === null ? ['ip', ...args] : ['ip', '-n', ns, ...args], opts);
+  // Written through /proc/sys with tee (coreutils) so tests do not depend on procps being installed.
+  // Keys use dots (`net.ipv4.ip_forward`) or, for interface names containing dots, slashes.
   const sysctl = async (ns: string | null, key: string, value: string | number) => {
-    await exec(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
+    const path = `/proc/sys/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
+    await exec(ns, ['tee', path], { input: `${value}\n` });
   };
 
   const lab: Lab = {
@@ -169,7 +172,10 @@ export function createLab(prefix = `tl${randomBytes(4).readUInt32LE(0).toString(
         }
         if (ns !== null) await ip(null, ['link', 'set', tmp, 'netns', ns]);
         if (end.name !== tmp) await ip(ns, ['link', 'set', tmp, 'name', end.name]);
-        if (ns === null) await sysctl(null, `net.ipv6.conf.${end.name}.disable_ipv6`, 1);
+        if (ns === null) {
+          // Namespaces get IPv6 off at creation; a root-namespace end needs it per link (absent without IPv6).
+          await sysctl(null, `net.ipv6.conf.${end.name}.disable_ipv6`, 1).catch(() => undefined);
+        }
         if (end.mtu) await ip(ns, ['link', 'set', end.name, 'mtu', String(end.mtu)]);
         if (end.mac) await ip(ns, ['link', 'set', end.name, 'address', end.mac]);
         for (const addr of end.addresses ?? []) await ip(ns, ['addr', 'add', addr, 'dev', end.name]);
