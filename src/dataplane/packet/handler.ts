@@ -96,6 +96,8 @@ export class TxPort {
   forward(frame: RxFrame, vnet: VnetFields | null = frame): boolean {
     const dst = this.acquire();
     if (dst < 0) return false;
+    // Rings of one group (the worker's) share `buf`, so this is a memmove. Buffer.copy between two
+    // mappings allocates a view per call: only rings opened separately take that path.
     if (frame.buf === this.buf) this.buf.copyWithin(dst, frame.offset, frame.offset + frame.len);
     else frame.buf.copy(this.buf, dst, frame.offset, frame.offset + frame.len);
     return this.send(frame.len, vnet);
