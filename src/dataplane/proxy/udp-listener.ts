@@ -32,6 +32,8 @@ export class UdpSession {
   readonly svc: number;
   readonly dest: number;
   prefix: Buffer | null;
+  /** Datagrams that arrived before the session's socket finished connecting (bounded). */
+  pending: Buffer[] | null = [];
   #closed = false;
 
   constructor(socket: dgram.Socket, conn: number, svc: number, dest: number, prefix: Buffer | null) {
@@ -44,6 +46,25 @@ export class UdpSession {
 
   expired(): void {
     this.close();
+  }
+
+  /** Sends to the real server, queueing (up to 64 datagrams) while the socket connects. */
+  send(msg: Buffer, onError: () => void): void {
+    if (this.#closed) return;
+    if (this.pending) {
+      if (this.pending.length < 64) this.pending.push(msg);
+      else onError();
+      return;
+    }
+    this.socket.send(msg, (err) => {
+      if (err) onError();
+    });
+  }
+
+  connected(onError: () => void): void {
+    const queued = this.pending ?? [];
+    this.pending = null;
+    for (const m of queued) this.send(m, onError);
   }
 
   close(): void {
@@ -136,10 +157,12 @@ export class UdpListener {
     b.services.stats.inPacket(svc.id, msg.length);
     b.dests.stats.inPacket(session.dest, msg.length);
     const out = session.prefix ? Buffer.concat([session.prefix, msg]) : msg;
-    session.socket.send(out, (err) => {
-      if (err) h.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
-    });
+    session.send(out, this.#sendError);
   }
+
+  #sendError = (): void => {
+    this.#host.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
+  };
 
   #open(svc: Service, conn: number, caddr: IpAddress, cport: number): UdpSession {
     const h = this.#host;
@@ -168,7 +191,7 @@ export class UdpListener {
       this.#sessions.delete(session);
       if (h.held(conn) === session) h.hold(conn, null);
     });
-    socket.connect(b.conns.dport(conn), formatIp(rs));
+    socket.connect(b.conns.dport(conn), formatIp(rs), () => session.connected(this.#sendError));
     this.#sessions.add(session);
     h.hold(conn, session);
     h.counters[ProxyCounter.UDP_SESSIONS]!++;
