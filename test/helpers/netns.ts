@@ -18,20 +18,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { type ExecOptions, type ExecResult, run } from '../../src/tools/exec.js';
 
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ExecOptions {
-  /** Resolve instead of rejecting on a non-zero exit. */
-  allowFailure?: boolean;
-  timeoutMs?: number;
-  input?: string;
-}
+export type { ExecOptions, ExecResult } from '../../src/tools/exec.js';
 
 export interface VethEnd {
   /** Full namespace name (from addNs), or null/undefined for the root namespace (name must then carry the prefix). */
@@ -88,38 +77,7 @@ export interface Lab {
   cleanup(): Promise<void>;
 }
 
-const DEFAULT_TIMEOUT_MS = 15_000;
-
-/** Runs argv (no shell) and collects its output. */
-export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const result = { code, signal, stdout, stderr };
-      if ((code !== 0 || signal) && !opts.allowFailure) {
-        reject(new Error(`${argv.join(' ')} failed (${signal ?? code}): ${stderr.trim() || stdout.trim()}`));
-      } else {
-        resolve(result);
-      }
-    });
-    if (child.stdin) {
-      child.stdin.on('error', () => {}); // EPIPE when the command exits without reading: its exit status tells.
-      child.stdin.end(opts.input);
-    }
-  });
-}
+export { run };
 
 /** A lab whose names all start with a fresh prefix (`tl` + 4 random base-36 characters). */
 export function createLab(prefix = `tl${randomBytes(4).readUInt32LE(0).toString(36).slice(0, 4)}`): Lab {

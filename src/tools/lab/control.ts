@@ -1,0 +1,209 @@
+/**
+ * `lab up / status / down` on top of the topology (topology.ts), the builder (lab.ts) and the director
+ * config (director-config.ts). Processes started inside the namespaces are detached and logged to the
+ * lab's directory; their pids are kept in the state file.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, TslvsError } from '../../errors.js';
+import { run } from '../exec.js';
+import { directorConfig } from './director-config.js';
+import {
+  buildTopology,
+  type LabState,
+  type Leftovers,
+  labDir,
+  labLeftovers,
+  readLabState,
+  spawnInNs,
+  teardown,
+  writeLabState,
+} from './lab.js';
+import { type LabMode, labTopology } from './topology.js';
+
+/** The CLI entry point, to run tslvs commands inside the namespaces. */
+export const cliMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'main.js');
+
+async function waitForLog(file: string, pattern: RegExp, pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (pattern.test(text)) return;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive || Date.now() > deadline) {
+      const tail = text.split('\n').slice(-15).join('\n');
+      throw new TslvsError(
+        ErrorCodes.ENVIRONMENT,
+        `${alive ? 'timed out waiting' : 'process exited'} for ${pattern} in ${file}:\n${tail}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): Promise<LabState> {
+  const existing = readLabState(o.prefix);
+  if (existing) {
+    throw new TslvsError(
+      ErrorCodes.ENVIRONMENT,
+      `lab ${o.prefix} is already up (mode ${existing.topology.mode}); run 'tslvs lab down --prefix ${o.prefix}' first`,
+    );
+  }
+  const left = await labLeftovers(o.prefix);
+  if (left.namespaces.length + left.links.length > 0) {
+    throw new TslvsError(
+      ErrorCodes.ENVIRONMENT,
+      `namespaces or links with prefix '${o.prefix}' already exist (${[...left.namespaces, ...left.links].join(', ')}); run 'tslvs lab down --prefix ${o.prefix}'`,
+    );
+  }
+  const t = labTopology(o.prefix, o.mode, o.ha);
+  const dir = labDir(o.prefix);
+  mkdirSync(dir, { recursive: true });
+  const state: LabState = {
+    topology: t,
+    dir,
+    token: randomBytes(8).toString('hex'),
+    processes: [],
+    createdAt: new Date().toISOString(),
+  };
+  writeLabState(state);
+  const start = (role: string, what: string, argv: string[]) => {
+    const log = join(dir, `${role}-${what}.log`);
+    const child = spawnInNs(`${o.prefix}-${role}`, [process.execPath, cliMain, ...argv], log);
+    state.processes.push({ role, what, pid: child.pid ?? -1, log });
+    writeLabState(state);
+    return state.processes.at(-1)!;
+  };
+  try {
+    await buildTopology(t);
+    for (const rs of t.realServers) {
+      const p = start(rs.role, 'testserver', ['testserver', '--name', rs.role]);
+      await waitForLog(p.log, /listening/, p.pid, 15_000);
+      const ns = `${o.prefix}-${rs.role}`;
+      const rsState = join(dir, `${rs.role}-realserver.json`);
+      if (o.mode === 'dr') {
+        await run([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          cliMain,
+          'realserver',
+          '--vip',
+          t.vip,
+          '--state',
+          rsState,
+        ]);
+      } else if (o.mode === 'tun') {
+        const directors = t.hosts
+          .filter((h) => h.role.startsWith('director'))
+          .map((h) => h.links[0]!.addresses[1]!.split('/')[0]!);
+        const args = [
+          'realserver',
+          '--vip',
+          t.vip,
+          '--tunnel',
+          '--state',
+          rsState,
+          ...directors.flatMap((d) => ['--director', d]),
+        ];
+        const d = start(rs.role, 'realserver', args);
+        await waitForLog(d.log, /real server ready/, d.pid, 15_000);
+      }
+    }
+    const directors = t.hosts.filter((h) => h.role.startsWith('director'));
+    for (const [i, h] of directors.entries()) {
+      const file = join(dir, `${h.role}.yaml`);
+      writeFileSync(file, directorConfig(t, state.token, t.ha ? { vrrpPriority: i === 0 ? 150 : 100 } : {}));
+      const p = start(h.role, 'director', ['run', '-c', file, '--json']);
+      await waitForLog(p.log, /tslvs started/, p.pid, 30_000);
+    }
+    return state;
+  } catch (err) {
+    await teardown(o.prefix, t);
+    throw err;
+  }
+}
+
+export interface LabStatus {
+  up: boolean;
+  prefix: string;
+  mode?: LabMode;
+  ha?: boolean;
+  vip?: string;
+  ports?: { tcp: number; udp: number };
+  namespaces: Record<string, string>;
+  addresses: Record<string, string[]>;
+  localAddresses?: string[];
+  realServers?: Array<{ role: string; address: string }>;
+  admin?: { url: string; token: string; namespace: string };
+  /** The director currently holding the VIP (the only one without --ha). */
+  master: string | null;
+  processes: Array<{ role: string; what: string; pid: number; alive: boolean; log: string }>;
+}
+
+async function haState(ns: string, port: number, token: string): Promise<string | null> {
+  const script = `fetch('http://127.0.0.1:${port}/v1/ha',{headers:{authorization:'Bearer '+process.argv[1]}}).then(r=>r.json()).then(j=>console.log(JSON.stringify(j))).catch(()=>console.log('null'))`;
+  const r = await run(['ip', 'netns', 'exec', ns, process.execPath, '-e', script, token], {
+    allowFailure: true,
+    timeoutMs: 5000,
+  });
+  try {
+    const j = JSON.parse(r.stdout.trim()) as { instances?: Array<{ state: string }> } | null;
+    return j?.instances?.[0]?.state ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function labStatus(prefix: string): Promise<LabStatus> {
+  const s = readLabState(prefix);
+  if (!s) return { up: false, prefix, namespaces: {}, addresses: {}, master: null, processes: [] };
+  const t = s.topology;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let master: string | null = t.hosts.find((h) => h.role === 'director') ? 'director' : null;
+  if (t.ha) {
+    master = null;
+    for (const h of t.hosts.filter((x) => x.role.startsWith('director'))) {
+      if ((await haState(h.ns, t.adminPort, s.token)) === 'MASTER') master = h.role;
+    }
+  }
+  const addresses: Record<string, string[]> = {};
+  for (const h of t.hosts)
+    addresses[h.role] = h.links.flatMap((l) => l.addresses.map((a) => a.split('/')[0]!));
+  return {
+    up: true,
+    prefix,
+    mode: t.mode,
+    ha: t.ha,
+    vip: t.vip,
+    ports: t.ports,
+    namespaces: Object.fromEntries(t.hosts.map((h) => [h.role, h.ns])),
+    addresses,
+    localAddresses: t.localAddresses,
+    realServers: t.realServers,
+    admin: { url: `http://127.0.0.1:${t.adminPort}`, token: s.token, namespace: `${prefix}-director` },
+    master,
+    processes: s.processes.map((p) => ({ ...p, alive: alive(p.pid) })),
+  };
+}
+
+export async function labDown(prefix: string): Promise<Leftovers> {
+  const s = readLabState(prefix);
+  return teardown(prefix, s?.topology ?? null);
+}
