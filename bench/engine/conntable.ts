@@ -1,6 +1,7 @@
 /**
  * Session-table benchmarks: bytes per entry and lookups per second at 1M and 10M live sessions, one core.
  */
+import { adviseHugePages } from '../../src/dataplane/hugepages.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { Balancer } from '../../src/engine/balancer.js';
 import { BATCH_MAX, newFlowBatch } from '../../src/engine/conntable/hash-index.js';
@@ -14,6 +15,8 @@ export async function conntableBenchmarks(sizes: number[], log: (s: string) => v
   for (const n of sizes) {
     const rssBefore = process.memoryUsage().rss;
     const b = new Balancer({ conntable: { capacity: n, seed: 7 }, random: () => 0.25 });
+    // As the daemon does (src/control/engine-host.ts): huge pages for the table, before the first write.
+    const advised = adviseHugePages(b.conns.largeArrays);
     const svc = b.services.add({
       name: 'bench',
       protocol: 'tcp',
@@ -46,7 +49,7 @@ export async function conntableBenchmarks(sizes: number[], log: (s: string) => v
     const rssAfter = process.memoryUsage().rss;
     const bytesPerEntry = b.conns.byteLength / n;
     log(
-      `conntable n=${n}: filled in ${fillS.toFixed(2)} s (${Math.round(n / fillS)} inserts/s); arrays ${b.conns.byteLength} B = ${bytesPerEntry.toFixed(1)} B/entry; RSS +${((rssAfter - rssBefore) / n).toFixed(1)} B/entry`,
+      `conntable n=${n}: filled in ${fillS.toFixed(2)} s (${Math.round(n / fillS)} inserts/s); arrays ${b.conns.byteLength} B = ${bytesPerEntry.toFixed(1)} B/entry; RSS +${((rssAfter - rssBefore) / n).toFixed(1)} B/entry; ${Math.round(advised / 1048576)} MiB advised for huge pages`,
     );
     // Lookups of existing sessions in random order, the packet path's in-direction lookup.
     const flow = newFlowKey();

@@ -3,6 +3,7 @@
  * (`LocalEngineHost`); in packet mode it lives in the packet worker and the same operations travel as
  * messages. Either way the control plane only sends `EngineOp` batches and reads snapshots.
  */
+import { adviseHugePages } from '../dataplane/hugepages.js';
 import { Balancer, type BalancerOptions } from '../engine/balancer.js';
 import type { Clock } from '../engine/clock.js';
 import { RateEstimator } from '../engine/estimator.js';
@@ -34,6 +35,7 @@ export class LocalEngineHost implements EngineHost {
 
   constructor(opts: BalancerOptions, clock: Clock = monotonicClock) {
     this.balancer = new Balancer(opts);
+    adviseHugePages(this.balancer.conns.largeArrays);
     this.clock = clock;
     this.#rates = {
       services: new RateEstimator(this.balancer.services.stats),
