@@ -7,7 +7,7 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { ConfigChange } from '../config/diff.js';
 import { formatPath } from '../config/issues.js';
 import { configToJson } from '../config/json.js';
-import { configToRaw, type RawIssue, validateRawConfig } from '../config/raw.js';
+import { configToRaw, type RawIssue, type RawObject, validateRawConfig } from '../config/raw.js';
 import type { NormalizeContext } from '../config/secrets.js';
 import type { ApplyResult, Director } from '../director/director.js';
 import { type Action, applyActions, type RawPath } from './edit.js';
@@ -121,6 +121,18 @@ export function isDryRun(query: URLSearchParams): boolean {
   });
 }
 
+function runningWarnings(raw: RawObject): RawIssue[] {
+  try {
+    return validateRawConfig(raw, 'running', API_CONTEXT).warnings;
+  } catch {
+    return [];
+  }
+}
+
+function warningText(w: RawIssue): string {
+  return `${formatPath(w.path)}: ${w.message}`;
+}
+
 /** Applies `actions` atomically (or, with dryRun, only plans them). */
 export async function runActions(
   director: Director,
@@ -130,10 +142,13 @@ export async function runActions(
   let warnings: RawIssue[] = [];
   const r = await director.update(
     (current) => {
-      const { raw, paths } = applyActions(configToRaw(current), actions);
+      const before = configToRaw(current);
+      const { raw, paths } = applyActions(before, actions);
       try {
         const v = validateRawConfig(raw, 'change', API_CONTEXT);
-        warnings = v.warnings;
+        // Only what this change brings: the running config's own warnings were reported when it loaded.
+        const known = new Set(runningWarnings(before).map(warningText));
+        warnings = v.warnings.filter((w) => !known.has(warningText(w)));
         return v.config;
       } catch (err) {
         throw reframe(err, paths);

@@ -30,6 +30,10 @@ export interface RealServerView {
   config: RawObject;
   /** The weight the scheduler uses now (0 while an inhibited server is down). */
   weight: number;
+  /** The weight in the config. */
+  configuredWeight: number;
+  maxConnections: number;
+  lowerThreshold: number;
   forwarding: string;
   activeConns: number;
   inactConns: number;
@@ -48,6 +52,10 @@ export interface ServiceView {
   protocol: string;
   address: string;
   config: RawObject;
+  /** The scheduler and its ipvsadm flags (sh-port...). */
+  scheduler: { name: string; flags: string[] };
+  persistence: { timeoutSeconds: number; prefixLength: number } | null;
+  onePacket: boolean;
   /** Quorum state: false = below quorum (sorry server, else refused). */
   up: boolean;
   stats: CounterSnapshot;
@@ -57,6 +65,13 @@ export interface ServiceView {
 
 const ZERO_STATS: CounterSnapshot = { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
 const ZERO_RATES: Rates = { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+
+function schedulerFlags(s: ServiceConfig): string[] {
+  const flags: string[] = [];
+  if (s.scheduler.options.fallback) flags.push(`${s.scheduler.name}-fallback`);
+  if (s.scheduler.options.port) flags.push(`${s.scheduler.name}-port`);
+  return flags;
+}
 
 export function destKey(d: DestSnapshot): string {
   return d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
@@ -97,6 +112,9 @@ function realServerView(
     address,
     config: realServerToRaw(rs, s),
     weight: d?.weight ?? 0,
+    configuredWeight: rs.weight,
+    maxConnections: rs.maxConnections,
+    lowerThreshold: rs.lowerThreshold,
     forwarding: rs.forwarding,
     activeConns: d?.activeConns ?? 0,
     inactConns: d?.inactConns ?? 0,
@@ -128,6 +146,11 @@ export function serviceView(
     protocol: s.protocol,
     address: formatEndpoint(s.address),
     config: block,
+    scheduler: { name: s.scheduler.name, flags: schedulerFlags(s) },
+    persistence: s.persistence
+      ? { timeoutSeconds: s.persistence.timeoutMs / 1000, prefixLength: s.persistence.prefixLength }
+      : null,
+    onePacket: s.onePacket,
     up,
     stats: snap?.stats ?? ZERO_STATS,
     rates: snap?.rates ?? ZERO_RATES,
