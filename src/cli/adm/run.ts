@@ -29,10 +29,6 @@ export interface AdmIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-interface MutationAnswer {
-  warnings?: { path: string; message: string }[];
-}
-
 const PAGE = 1000;
 
 /** libipvs's ipvs_strerror texts for the errors a command can meet. */
@@ -62,22 +58,19 @@ function splitServer(argv: readonly string[]): { server: string | undefined; res
 
 class Session {
   readonly #client: ApiClient;
-  readonly #io: AdmIo;
   #dataplane: string | null = null;
 
-  constructor(client: ApiClient, io: AdmIo) {
+  constructor(client: ApiClient) {
     this.#client = client;
-    this.#io = io;
   }
 
   get<T>(path: string): Promise<T> {
     return this.#client.request<T>('GET', path);
   }
 
+  /** A change; like ipvsadm, success prints nothing (the API's answer keeps the config warnings). */
   async change(method: string, path: string, body?: unknown): Promise<void> {
-    const r = await this.#client.request<MutationAnswer>(method, path, body);
-    for (const w of r?.warnings ?? [])
-      this.#io.err(`tslvs adm: warning: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
+    await this.#client.request(method, path, body);
   }
 
   async packetMode(): Promise<boolean> {
@@ -201,7 +194,7 @@ export async function runAdm(argv: readonly string[], io: AdmIo): Promise<number
     const { server, rest } = splitServer(argv);
     command = rest.length === 0 ? toCommand(parseArgs(['-L'])) : toCommand(parseArgs(rest));
     const client = new ApiClient({ server: serverUrl(null, server), token: io.env.TSLVS_TOKEN ?? null });
-    await execute(command, new Session(client, io), io);
+    await execute(command, new Session(client), io);
     return 0;
   } catch (err) {
     if (err instanceof AdmUsageError) {
