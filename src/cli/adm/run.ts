@@ -182,6 +182,9 @@ async function restore(s: Session, io: AdmIo): Promise<void> {
 function describeFailure(c: AdmCommand | null, err: TslvsError): string {
   const known = c && c.cmd !== 'restore' ? ipvsMessage(c.cmd, err.code) : null;
   if (known) return known;
+  // A restore names the failing line, in ipvsadm's words where it has some.
+  if (c?.cmd === 'restore' && err.details.action !== undefined && err.code !== ErrorCodes.CONFIG)
+    return err.message;
   const issues = (err.details.issues as { text?: string; message: string }[] | undefined) ?? [];
   const lines = issues.length > 1 ? issues.map((i) => `  ${i.text ?? i.message}`) : [];
   const hint = err.code === ErrorCodes.UNAUTHORIZED ? ' (set TSLVS_TOKEN to the admin token)' : '';
