@@ -5,7 +5,7 @@
  */
 import { HEALTH_KINDS } from '../../health/spec.js';
 import { FORWARDING_METHODS, PROTOCOLS } from '../config/schema.js';
-import { ACTION_OPS } from './edit.js';
+import { ACTION_OPS } from './batch.js';
 import {
   any,
   arr,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { isLoopback } from '../../../src/control/api/server.js';
 import { api, startDaemon, type TestDaemon, TOKEN } from './support.js';
 
 const CONFIG = `
@@ -272,6 +273,46 @@ describe('admin API: changes', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  test('concurrent changes never lose each other (they run in the director queue)', async () => {
+    const adds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api(d.url, 'POST', '/v1/services/dns/realservers', {
+          body: { address: `10.8.0.${i + 1}:53`, weight: i },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      adds.map((r) => r.status),
+      adds.map(() => 201),
+    );
+    const view = (await api(d.url, 'GET', '/v1/services/dns')).json;
+    for (let i = 0; i < 20; i++) {
+      const rs = view.realServers.find((r: { address: string }) => r.address === `10.8.0.${i + 1}:53`);
+      assert.equal(rs?.configuredWeight, i);
+    }
+    const del = await api(d.url, 'POST', '/v1/batch', {
+      body: {
+        actions: Array.from({ length: 20 }, (_, i) => ({
+          op: 'deleteRealServer',
+          service: 'dns',
+          realServer: `10.8.0.${i + 1}:53`,
+        })),
+      },
+    });
+    assert.equal(del.status, 200);
+    assert.equal(del.json.changes.length, 20);
+  });
+
+  test('reads from outside loopback need the token', () => {
+    assert.equal(isLoopback('127.0.0.1'), true);
+    assert.equal(isLoopback('127.9.8.7'), true);
+    assert.equal(isLoopback('::1'), true);
+    assert.equal(isLoopback('::ffff:127.0.0.1'), true);
+    assert.equal(isLoopback('10.0.0.1'), false);
+    assert.equal(isLoopback('::ffff:10.0.0.1'), false);
+    assert.equal(isLoopback(undefined), false);
   });
 
   test('timeouts: PUT like ipvsadm --set, 0 leaves one unchanged', async () => {
