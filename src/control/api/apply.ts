@@ -9,6 +9,7 @@ import { formatPath } from '../config/issues.js';
 import { configToJson } from '../config/json.js';
 import { configToRaw, type RawIssue, type RawObject, validateRawConfig } from '../config/raw.js';
 import type { NormalizeContext } from '../config/secrets.js';
+import type { Config } from '../config/types.js';
 import type { ApplyResult, Director } from '../director/director.js';
 import { type Action, applyActions, type RawPath } from './edit.js';
 
@@ -121,12 +122,22 @@ export function isDryRun(query: URLSearchParams): boolean {
   });
 }
 
-function runningWarnings(raw: RawObject): RawIssue[] {
-  try {
-    return validateRawConfig(raw, 'running', API_CONTEXT).warnings;
-  } catch {
-    return [];
+/** Warnings of each running config, computed once (a validation costs milliseconds per 100 services). */
+const knownWarnings = new WeakMap<Config, Set<string>>();
+
+function runningWarnings(config: Config): Set<string> {
+  let known = knownWarnings.get(config);
+  if (!known) {
+    try {
+      known = new Set(
+        validateRawConfig(configToRaw(config), 'running', API_CONTEXT).warnings.map(warningText),
+      );
+    } catch {
+      known = new Set();
+    }
+    knownWarnings.set(config, known);
   }
+  return known;
 }
 
 function warningText(w: RawIssue): string {
@@ -142,12 +153,12 @@ export async function runActions(
   let warnings: RawIssue[] = [];
   const r = await director.update(
     (current) => {
-      const before = configToRaw(current);
-      const { raw, paths } = applyActions(before, actions);
+      const { raw, paths } = applyActions(configToRaw(current), actions);
+
       try {
         const v = validateRawConfig(raw, 'change', API_CONTEXT);
         // Only what this change brings: the running config's own warnings were reported when it loaded.
-        const known = new Set(runningWarnings(before).map(warningText));
+        const known = runningWarnings(current);
         warnings = v.warnings.filter((w) => !known.has(warningText(w)));
         return v.config;
       } catch (err) {

@@ -304,12 +304,15 @@ export function applyAction(raw: RawObject, a: Action): RawPath {
   }
 }
 
-/** Runs actions in order on a copy of `raw`; an error names the failing action's index (batches). */
+/**
+ * Runs actions in order on `raw`, which it changes (callers pass a fresh `configToRaw`); an error names
+ * the failing action's index (batches).
+ */
 export function applyActions(
   raw: RawObject,
   actions: readonly Action[],
 ): { raw: RawObject; paths: RawPath[] } {
-  const next = clone(raw);
+  const next = raw;
   const paths: RawPath[] = [];
   actions.forEach((a, index) => {
     try {

@@ -14,7 +14,7 @@ import { type ApiHost, intParam, jsonObject, requireConfigService } from './cont
 import type { Router } from './router.js';
 import { type JsonSchema, ref, str } from './schema-dsl.js';
 import { SCHEMAS } from './schemas.js';
-import { destKey, healthView } from './views.js';
+import { destKey, healthView, indexHealth } from './views.js';
 
 export const MAX_PAGE = 1000;
 export const DEFAULT_PAGE = 100;
@@ -191,6 +191,7 @@ export function addRuntimeRoutes(router: Router, host: ApiHost): void {
     handler: () => {
       const d = host.director;
       const report = d.healthReport();
+      const index = indexHealth(report);
       const config = d.config;
       return {
         body: {
@@ -209,7 +210,7 @@ export function addRuntimeRoutes(router: Router, host: ApiHost): void {
             s.realServers.map((rs) => {
               const key = serviceKey(s);
               const address = formatEndpoint(rs.address);
-              const h = report.find((x) => x.service === key && x.realServer === address);
+              const h = index.get(`${key}|${address}`);
               return { service: s.name, key, realServer: address, health: healthView(h, rs.health.kind) };
             }),
           ),

@@ -3,6 +3,7 @@
  * an action on the running config (edit.ts) applied through the director (apply.ts).
  */
 import { serviceKey } from '../config/diff.js';
+import type { ServiceConfig } from '../config/types.js';
 import { isDryRun, runActions } from './apply.js';
 import {
   type ApiHost,
@@ -15,7 +16,7 @@ import type { Action } from './edit.js';
 import type { ApiResponse, Router } from './router.js';
 import { arr, type JsonSchema, obj, ref } from './schema-dsl.js';
 import { SCHEMAS } from './schemas.js';
-import { serviceView, serviceViews } from './views.js';
+import { indexHealth, serviceView, serviceViews } from './views.js';
 
 const SERVICE_PARAM = {
   service: 'service name, or key: tcp/10.0.0.1:80, tcp:10.0.0.1:80, udp:[2001:db8::1]:53',
@@ -42,6 +43,11 @@ async function mutate(
   const dryRun = isDryRun(query);
   const body = await runActions(host.director, actions, dryRun);
   return { status: dryRun ? 200 : status, body };
+}
+
+async function snapshotOf(d: ApiHost['director'], s: ServiceConfig) {
+  const key = serviceKey(s);
+  return (await d.host.snapshot()).services.find((x) => x.key === key);
 }
 
 function location(name: string, rs?: string): Record<string, string> {
@@ -104,8 +110,15 @@ export function addServiceRoutes(router: Router, host: ApiHost): void {
     handler: async (req) => {
       const d = host.director;
       const s = requireConfigService(d.config, req.params.service!);
-      const snap = await d.host.snapshot();
-      return { body: serviceView(s, d.config, snap, d.healthReport(), d.serviceUp(serviceKey(s))) };
+      return {
+        body: serviceView(
+          s,
+          d.config,
+          await snapshotOf(d, s),
+          indexHealth(d.healthReport()),
+          d.serviceUp(serviceKey(s)),
+        ),
+      };
     },
   });
   router.add({
@@ -183,7 +196,7 @@ function addRealServerRoutes(router: Router, host: ApiHost): void {
     handler: async (req) => {
       const d = host.director;
       const s = requireConfigService(d.config, req.params.service!);
-      const view = serviceView(s, d.config, await d.host.snapshot(), d.healthReport(), true);
+      const view = serviceView(s, d.config, await snapshotOf(d, s), indexHealth(d.healthReport()), true);
       return { body: { realServers: view.realServers } };
     },
   });
@@ -223,8 +236,8 @@ function addRealServerRoutes(router: Router, host: ApiHost): void {
       const view = serviceView(
         { ...s, realServers: [rs] },
         d.config,
-        await d.host.snapshot(),
-        d.healthReport(),
+        await snapshotOf(d, s),
+        indexHealth(d.healthReport()),
         true,
       );
       return { body: view.realServers[0] };

@@ -6,7 +6,7 @@
 import { formatEndpoint } from '../../engine/addr.js';
 import type { CounterSnapshot } from '../../engine/counters.js';
 import type { Rates } from '../../engine/estimator.js';
-import type { DestSnapshot, EngineSnapshot, ServiceSnapshot } from '../../engine/snapshot.js';
+import type { DestSnapshot, ServiceSnapshot } from '../../engine/snapshot.js';
 import type { MonitorStatus } from '../../health/index.js';
 import { realServerKey, serviceKey } from '../config/diff.js';
 import { type RawObject, realServerToRaw, serviceToRaw } from '../config/raw.js';
@@ -77,6 +77,13 @@ export function destKey(d: DestSnapshot): string {
   return d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
 }
 
+/** Health by `service|realServer`, so views of many servers do not search the report for each. */
+export type HealthIndex = ReadonlyMap<string, RealServerHealth>;
+
+export function indexHealth(report: readonly RealServerHealth[]): HealthIndex {
+  return new Map(report.map((h) => [`${h.service}|${h.realServer}`, h]));
+}
+
 export function healthView(h: RealServerHealth | undefined, kind: string): HealthView {
   const st: MonitorStatus | null = h?.status ?? null;
   const last = st?.lastResult ?? null;
@@ -102,11 +109,11 @@ export function healthView(h: RealServerHealth | undefined, kind: string): Healt
 function realServerView(
   rs: RealServerConfig,
   s: ServiceConfig,
-  snap: ServiceSnapshot | undefined,
-  health: readonly RealServerHealth[],
+  dests: ReadonlyMap<string, DestSnapshot>,
+  health: HealthIndex,
 ): RealServerView {
   const address = realServerKey(rs);
-  const d = snap?.dests.find((x) => destKey(x) === address);
+  const d = dests.get(address);
   const key = serviceKey(s);
   return {
     address,
@@ -123,22 +130,19 @@ function realServerView(
     overloaded: d?.overloaded ?? false,
     stats: d?.stats ?? ZERO_STATS,
     rates: d?.rates ?? ZERO_RATES,
-    health: healthView(
-      health.find((h) => h.service === key && h.realServer === address),
-      rs.health.kind,
-    ),
+    health: healthView(health.get(`${key}|${address}`), rs.health.kind),
   };
 }
 
 export function serviceView(
   s: ServiceConfig,
   config: Config,
-  snapshot: EngineSnapshot,
-  health: readonly RealServerHealth[],
+  snap: ServiceSnapshot | undefined,
+  health: HealthIndex,
   up: boolean,
 ): ServiceView {
   const key = serviceKey(s);
-  const snap = snapshot.services.find((x) => x.key === key);
+  const dests = new Map((snap?.dests ?? []).map((d) => [destKey(d), d]));
   const { realServers: _rs, ...block } = serviceToRaw(s, config);
   return {
     name: s.name,
@@ -154,7 +158,7 @@ export function serviceView(
     up,
     stats: snap?.stats ?? ZERO_STATS,
     rates: snap?.rates ?? ZERO_RATES,
-    realServers: s.realServers.map((rs) => realServerView(rs, s, snap, health)),
+    realServers: s.realServers.map((rs) => realServerView(rs, s, dests, health)),
   };
 }
 
@@ -162,8 +166,9 @@ export function serviceView(
 export async function serviceViews(director: Director): Promise<ServiceView[]> {
   const config = director.config;
   const snapshot = await director.host.snapshot();
-  const health = director.healthReport();
+  const byKey = new Map(snapshot.services.map((x) => [x.key, x]));
+  const health = indexHealth(director.healthReport());
   return config.services.map((s) =>
-    serviceView(s, config, snapshot, health, director.serviceUp(serviceKey(s))),
+    serviceView(s, config, byKey.get(serviceKey(s)), health, director.serviceUp(serviceKey(s))),
   );
 }

@@ -129,7 +129,7 @@ export function realServerToRaw(rs: RealServerConfig, s: ServiceConfig): RawObje
   put(out, 'inhibitOnFailure', rs.inhibitOnFailure, s.inhibitOnFailure);
   // A real server's block is merged over its service's; when the result differs, the complete spec
   // (kind included) is written, which the merge reproduces exactly whatever the service says.
-  if (!sameJson(rs.health, s.health)) out.health = healthToRaw(rs.health, null);
+  if (rs.health !== s.health && !sameJson(rs.health, s.health)) out.health = healthToRaw(rs.health, null);
   return out;
 }
 

@@ -14,9 +14,9 @@ import type { CounterSnapshot } from '../../engine/counters.js';
 import type { EngineSnapshot, ServiceSnapshot } from '../../engine/snapshot.js';
 import type { ApiHost } from '../api/context.js';
 import { VERSION } from '../api/context.js';
-import { destKey } from '../api/views.js';
+import { destKey, indexHealth } from '../api/views.js';
 import { serviceKey } from '../config/diff.js';
-import { type Labels, MetricSet } from './exposition.js';
+import { LabelSet, MetricSet } from './exposition.js';
 
 const TRAFFIC: readonly [keyof CounterSnapshot, string, string][] = [
   ['conns', 'connections_total', 'connections scheduled'],
@@ -47,8 +47,16 @@ const CONNTABLE_DROPS: Readonly<Record<string, string>> = {
 
 const SCHEDULING_FAILURES = ['no_dest', 'table_full', 'no_local_port'] as const;
 
-function serviceLabels(s: Pick<ServiceSnapshot, 'name' | 'protocol' | 'address' | 'port'>): Labels {
-  return { service: s.name, protocol: s.protocol, vip: s.address, port: String(s.port) };
+function serviceLabels(s: Pick<ServiceSnapshot, 'name' | 'protocol' | 'address' | 'port'>): LabelSet {
+  return new LabelSet({ service: s.name, protocol: s.protocol, vip: s.address, port: String(s.port) });
+}
+
+/** Label sets of every service and real server, rendered once for all families. */
+function labelSets(snap: EngineSnapshot) {
+  return snap.services.map((s) => {
+    const svc = serviceLabels(s);
+    return { s, svc, dests: s.dests.map((d) => ({ d, labels: svc.with({ rs: destKey(d) }) })) };
+  });
 }
 
 function sanitize(name: string): string {
@@ -56,18 +64,18 @@ function sanitize(name: string): string {
 }
 
 function traffic(m: MetricSet, snap: EngineSnapshot): void {
+  const sets = labelSets(snap);
   for (const [field, suffix, help] of TRAFFIC) {
     const total = snap.services.reduce((n, s) => n + s.stats[field], 0);
     m.family(`tslvs_ipvs_${suffix}`, 'counter', `The total number of ${help} (all services).`).add({}, total);
   }
   for (const [field, suffix, help] of TRAFFIC) {
     const f = m.family(`tslvs_ipvs_service_${suffix}`, 'counter', `Per virtual service: ${help}.`);
-    for (const s of snap.services) f.add(serviceLabels(s), s.stats[field]);
+    for (const { s, svc } of sets) f.add(svc, s.stats[field]);
   }
   for (const [field, suffix, help] of TRAFFIC) {
     const f = m.family(`tslvs_ipvs_backend_${suffix}`, 'counter', `Per real server: ${help}.`);
-    for (const s of snap.services)
-      for (const d of s.dests) f.add({ ...serviceLabels(s), rs: destKey(d) }, d.stats[field]);
+    for (const { dests } of sets) for (const { d, labels } of dests) f.add(labels, d.stats[field]);
   }
   const gauges: [string, string, (d: ServiceSnapshot['dests'][number]) => number][] = [
     [
@@ -99,14 +107,13 @@ function traffic(m: MetricSet, snap: EngineSnapshot): void {
   ];
   for (const [name, help, value] of gauges) {
     const f = m.family(name, 'gauge', help);
-    for (const s of snap.services)
-      for (const d of s.dests) f.add({ ...serviceLabels(s), rs: destKey(d) }, value(d));
+    for (const { dests } of sets) for (const { d, labels } of dests) f.add(labels, value(d));
   }
 }
 
 function health(m: MetricSet, host: ApiHost): void {
   const d = host.director;
-  const report = d.healthReport();
+  const report = indexHealth(d.healthReport());
   const up = m.family('tslvs_backend_up', 'gauge', '1 if the real server passes its health check.');
   const checks = m.family('tslvs_health_checks_total', 'counter', 'Health checks completed per real server.');
   const failing = m.family('tslvs_health_check_consecutive_failures', 'gauge', 'Consecutive failed checks.');
@@ -122,17 +129,17 @@ function health(m: MetricSet, host: ApiHost): void {
   );
   for (const s of d.config.services) {
     const key = serviceKey(s);
-    const labels = {
+    const labels = new LabelSet({
       service: s.name,
       protocol: s.protocol,
       vip: formatIp(s.address.addr),
       port: String(s.address.port),
-    };
+    });
     svcUp.add(labels, d.serviceUp(key) ? 1 : 0);
     for (const rs of s.realServers) {
       const rsKey = formatEndpoint(rs.address);
-      const h = report.find((x) => x.service === key && x.realServer === rsKey);
-      const l = { ...labels, rs: rsKey };
+      const h = report.get(`${key}|${rsKey}`);
+      const l = labels.with({ rs: rsKey });
       up.add(l, (h?.healthy ?? true) ? 1 : 0);
       checks.add(l, h?.status?.checks ?? 0);
       failing.add(l, h?.status?.consecutiveFail ?? 0);

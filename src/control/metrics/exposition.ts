@@ -27,6 +27,28 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
+/** Labels rendered once (`{a="x",b="y"}`), for series that share them across many families. */
+export class LabelSet {
+  readonly text: string;
+  constructor(labels: Labels) {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(labels)) {
+      if (!LABEL_NAME.test(k) || k.startsWith('__')) throw new Error(`bad label name '${k}'`);
+      parts.push(`${k}="${escapeLabelValue(v)}"`);
+    }
+    this.text = parts.length > 0 ? `{${parts.join(',')}}` : '';
+  }
+
+  /** These labels plus more. */
+  with(more: Labels): LabelSet {
+    const extra = new LabelSet(more).text;
+    if (this.text === '') return new LabelSet(more);
+    const out = Object.create(LabelSet.prototype) as { text: string };
+    out.text = extra === '' ? this.text : `${this.text.slice(0, -1)},${extra.slice(1)}`;
+    return out as LabelSet;
+  }
+}
+
 class Family {
   readonly #samples: string[] = [];
   readonly #seen = new Set<string>();
@@ -37,13 +59,9 @@ class Family {
     readonly help: string,
   ) {}
 
-  add(labels: Labels, value: number): this {
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(labels)) {
-      if (!LABEL_NAME.test(k) || k.startsWith('__')) throw new Error(`bad label name '${k}' on ${this.name}`);
-      parts.push(`${k}="${escapeLabelValue(v)}"`);
-    }
-    const series = parts.length > 0 ? `${this.name}{${parts.join(',')}}` : this.name;
+  add(labels: Labels | LabelSet, value: number): this {
+    const set = labels instanceof LabelSet ? labels : new LabelSet(labels);
+    const series = `${this.name}${set.text}`;
     if (this.#seen.has(series)) throw new Error(`duplicate series ${series}`);
     this.#seen.add(series);
     this.#samples.push(`${series} ${formatValue(value)}`);
