@@ -7,7 +7,7 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { ConfigChange } from '../config/diff.js';
 import { formatPath } from '../config/issues.js';
 import { configToJson } from '../config/json.js';
-import { configToRaw, type RawIssue, type RawObject, validateRawConfig } from '../config/raw.js';
+import { configToRaw, type RawIssue, validateRawConfig } from '../config/raw.js';
 import type { NormalizeContext } from '../config/secrets.js';
 import type { Config } from '../config/types.js';
 import type { ApplyResult, Director } from '../director/director.js';
