@@ -104,8 +104,13 @@ export class Daemon {
     return daemon;
   }
 
-  /** Re-reads the config file and applies the difference. */
-  async reload(): Promise<ApplyResult> {
+  /** Environment the config was read with (TSLVS_TOKEN). */
+  get env(): Readonly<Record<string, string | undefined>> {
+    return this.#env;
+  }
+
+  /** Re-reads the config file and applies the difference (`dryRun`: only reports it). */
+  async reload(opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
     if (!this.configFile)
       throw new TslvsError(
         ErrorCodes.INVALID_ARGUMENT,
@@ -113,7 +118,7 @@ export class Daemon {
       );
     const { config, warnings } = await loadConfigFile(this.configFile, { env: this.#env });
     for (const w of warnings) this.logger.warn({ file: w.file, line: w.line }, w.message);
-    return this.director.apply(config);
+    return this.director.apply(config, opts);
   }
 
   /** Stops accepting, lets connections finish for up to `graceMs`, then exits everything. Idempotent. */

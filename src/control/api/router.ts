@@ -1,8 +1,12 @@
 /**
  * A small HTTP router for the admin API: routes are (method, path pattern) with `{param}` segments;
- * handlers get the parsed request and return a JSON-able body (or throw a TslvsError).
+ * handlers get the parsed request and return a JSON-able body (or throw a TslvsError). Each route carries
+ * its documentation (parameters, body, responses as JSON Schema), from which the OpenAPI document is
+ * generated, so the served document and the routes cannot drift apart.
  */
 import type { IncomingMessage } from 'node:http';
+import { ErrorCodes, TslvsError } from '../../errors.js';
+import type { JsonSchema } from './schema-dsl.js';
 
 export interface ApiRequest {
   method: string;
@@ -23,16 +27,44 @@ export interface ApiResponse {
   /** JSON value, or a string sent as text/plain. */
   body: unknown;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
 
+export interface QueryDoc {
+  name: string;
+  schema: JsonSchema;
+  description: string;
+}
+
+export interface ResponseDoc {
+  description: string;
+  schema?: JsonSchema;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+export interface RouteDoc {
+  tags: string[];
+  description?: string;
+  /** Descriptions of the `{param}` segments. */
+  params?: Record<string, string>;
+  query?: QueryDoc[];
+  body?: { schema: JsonSchema; required: boolean; contentTypes?: string[]; description?: string };
+  /** Success responses; the error responses every route shares are added by the document builder. */
+  responses: Record<number, ResponseDoc>;
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method: Method;
   path: string;
   /** Changes state: requires the bearer token. */
   mutates: boolean;
   summary: string;
+  doc: RouteDoc;
   handler: Handler;
 }
 
@@ -47,6 +79,8 @@ export class Router {
   readonly #compiled: Compiled[] = [];
 
   add(route: Route): void {
+    if (this.routes.some((r) => r.method === route.method && r.path === route.path))
+      throw new Error(`duplicate route ${route.method} ${route.path}`);
     const names: string[] = [];
     const pattern = route.path
       .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
@@ -73,10 +107,20 @@ export class Router {
       }
       const params: Record<string, string> = {};
       c.names.forEach((n, i) => {
-        params[n] = decodeURIComponent(m[i + 1]!);
+        params[n] = decodeSegment(m[i + 1]!, n);
       });
       return { route: c.route, params };
     }
     return allowed.length > 0 ? { allowed } : null;
+  }
+}
+
+function decodeSegment(text: string, name: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TslvsError(ErrorCodes.MALFORMED, `path parameter ${name} is not valid percent-encoding`, {
+      param: name,
+    });
   }
 }

@@ -95,7 +95,13 @@ export class AdminServer {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
-    const found = this.#opts.router.match(method === 'HEAD' ? 'GET' : method, url.pathname);
+    let found: ReturnType<Router['match']>;
+    try {
+      found = this.#opts.router.match(method === 'HEAD' ? 'GET' : method, url.pathname);
+    } catch (err) {
+      if (isTslvsError(err)) return this.#error(res, err);
+      throw err;
+    }
     if (!found)
       return this.#error(res, new TslvsError(ErrorCodes.NOT_FOUND, `no route for ${method} ${url.pathname}`));
     if ('allowed' in found) {
@@ -110,6 +116,20 @@ export class AdminServer {
     }
     const token = this.#opts.token;
     const auth = token === null ? null : tokenMatches(req.headers.authorization, token);
+    // Reads are open on loopback; from anywhere else they need the token too (when there is one).
+    const local = isLoopback(req.socket.remoteAddress);
+    if (!found.route.mutates && !local && token !== null && auth !== true) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="tslvs"');
+      return this.#error(
+        res,
+        auth === null
+          ? new TslvsError(
+              ErrorCodes.UNAUTHORIZED,
+              'reads from outside this host need Authorization: Bearer <token>',
+            )
+          : new TslvsError(ErrorCodes.FORBIDDEN, 'wrong admin token'),
+      );
+    }
     if (found.route.mutates) {
       if (token === null)
         return this.#error(
@@ -167,6 +187,7 @@ export class AdminServer {
     }
     if (found.route.mutates)
       this.#opts.logger.info({ method, path: url.pathname, status: out.status ?? 200 }, 'admin change');
+    for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
     this.#send(res, out.status ?? 200, out.body, out.contentType);
   }
 
@@ -184,6 +205,13 @@ export class AdminServer {
     });
     res.end(text);
   }
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || /^127\./.test(a);
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

@@ -109,6 +109,29 @@ export class Director {
     });
   }
 
+  /**
+   * Read-modify-apply in the change queue: `mutate` sees the running config and returns the next one,
+   * so two concurrent API edits never lose each other's change. Throwing from `mutate` changes nothing.
+   */
+  update(mutate: (current: Config) => Config, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    return this.#serial(async () => {
+      try {
+        const next = mutate(this.#config);
+        const r = await this.#apply(this.#started ? this.#config : null, next, opts.dryRun ?? false);
+        if (r.applied) this.counters.reloads++;
+        return r;
+      } catch (err) {
+        this.counters.reloadFailures++;
+        throw err;
+      }
+    });
+  }
+
+  /** ipvsadm -Z: zeroes the counters of one service (engine key) or of all (null), in the change queue. */
+  zeroCounters(key: string | null): Promise<void> {
+    return this.#serial(() => this.host.apply([{ op: 'zeroCounters', key }]));
+  }
+
   async #apply(before: Config | null, next: Config, dryRun: boolean): Promise<ApplyResult> {
     const plan = planChanges(before, next, this.#lookup, this.#up);
     const result = { changes: plan.changes, ops: plan.ops, needsRestart: plan.needsRestart, applied: false };
@@ -121,6 +144,20 @@ export class Director {
       await this.host.apply(plan.ops);
     } catch (err) {
       await this.dataplane.syncServices(old.map(dataPlaneService));
+      throw err;
+    }
+    try {
+      await this.dataplane.syncServices(next.services.map(dataPlaneService));
+    } catch (err) {
+      // A new listener could not open (address in use...): put the engine and the listeners back as
+      // they were, so the change is all or nothing.
+      if (before) {
+        const undo = planChanges(next, before, this.#lookup, plan.up);
+        await this.host.apply(undo.ops).catch((e: unknown) => this.#log.error({ err: e }, 'rollback failed'));
+        await this.dataplane
+          .syncServices(old.map(dataPlaneService))
+          .catch((e: unknown) => this.#log.error({ err: e }, 'rollback of listeners failed'));
+      }
       throw err;
     }
     this.health.sync(
@@ -136,7 +173,6 @@ export class Director {
       next.services.flatMap((s) => s.realServers.map((rs) => healthId(serviceKey(s), realServerKey(rs)))),
     );
     for (const id of this.#healthy.keys()) if (!ids.has(id)) this.#healthy.delete(id);
-    await this.dataplane.syncServices(next.services.map(dataPlaneService));
     this.#config = next;
     this.#up = plan.up;
     this.#started = true;
