@@ -163,11 +163,12 @@ services:
       - { address: "127.0.0.1:${victimPort}", weight: 1 }
 `);
   const healthy = async () => {
-    const r = await fetch(`${admin}/v1/services`).then(
-      (x) => x.json() as Promise<{ services: { dests: { port: number; healthy: boolean }[] }[] }>,
-    );
-    return r.services[0]!.dests.find((d) => d.port === victimPort)!.healthy;
+    const r = (await fetch(`${admin}/v1/health`).then((x) => x.json())) as {
+      realServers: { realServer: string; health: { healthy: boolean } }[];
+    };
+    return r.realServers.find((d) => d.realServer === `127.0.0.1:${victimPort}`)!.health.healthy;
   };
+
   let restarted: EchoServer | null = null;
   try {
     await victim.close();
