@@ -3,7 +3,7 @@
  * addresses, and the scheduling entry point with IPVS's persistence rules (`ip_vs_schedule`,
  * `ip_vs_sched_persist`). Pure: time comes in as `now`, randomness through `random`.
  */
-import { type IpAddress, maskIp } from './addr.js';
+import type { IpAddress } from './addr.js';
 import { CF } from './conntable/layout.js';
 import { ConnTable, type ConnTableOptions, type NewConn, newConnParams } from './conntable/table.js';
 import { DestFlag, DestTable } from './dest-table.js';

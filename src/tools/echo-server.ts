@@ -116,7 +116,7 @@ export async function startEchoServer(opts: EchoServerOptions): Promise<EchoServ
       const n = decodeProxyHeader(buf, 0, buf.length, h);
       if (n === PROXY_INCOMPLETE && buf.length < 536) return;
       if (n > 0) proxyOf.set(sock, h);
-      handOver(n > 0 ? n : 0);
+      handOver(Math.max(n, 0));
     };
     const handOver = (skip: number) => {
       sock.off('data', onData);

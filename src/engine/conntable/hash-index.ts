@@ -54,7 +54,7 @@ export class ConnIndex {
   readonly #lips: LocalAddressPool | null;
   readonly #heads = new Uint32Array(BATCH_MAX);
   /** Keeps the JIT from discarding the warm-up loads of `findInBatch`. */
-  #sink = 0;
+  readonly #sink = new Uint32Array(1);
 
   constructor(
     entries: Uint32Array,
@@ -266,7 +266,7 @@ export class ConnIndex {
     const e = this.#e;
     let touch = 0;
     for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.PORTS]!;
-    this.#sink = touch;
+    this.#sink[0] = touch;
     for (let k = 0; k < n; k++) {
       let id = heads[k]!;
       const proto = batch.proto[k]!;
