@@ -7,6 +7,7 @@ import { parseConfigText } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
 import type { ApplyResult } from '../director/director.js';
 import { Router } from './router.js';
+import { registerHaRoutes } from './routes-ha.js';
 
 function describe(r: ApplyResult) {
   return {
@@ -89,5 +90,6 @@ export function buildRouter(daemon: Daemon): Router {
       return { body: describe(await daemon.director.apply(config, { dryRun })) };
     },
   });
+  registerHaRoutes(router, daemon);
   return router;
 }

@@ -1,0 +1,413 @@
+/**
+ * One running VRRP instance: the pure machine (vrrp/machine.ts) wired to a transport, a timer, the VIP
+ * owner, the announcer and the notify hooks. Everything the machine decides happens here, in the order
+ * it asked: an advert is sent before the addresses are taken (keepalived: "the old master needs to
+ * remove the VIPs before we send the gratuitous ARPs, so send the advert first").
+ *
+ * VIP work is asynchronous (`ip addr`), so it runs in a per-instance queue; each step re-checks the
+ * state when its turn comes, so a quick MASTER -> BACKUP -> MASTER flap ends with the addresses owned.
+ */
+import { formatIp, type IpAddress } from '../engine/addr.js';
+import type { Timers } from '../health/timers.js';
+import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from '../wire/vrrp.js';
+import { monotonicTimers } from './clock.js';
+import type { CommandRunner } from './command.js';
+import { type InstanceCounters, newCounters } from './counters.js';
+import { type Announcer, AnnounceSchedule } from './garp.js';
+import type { HaLogger } from './logger.js';
+import { NotifyQueue, type NotifyState } from './notify.js';
+import type { VrrpInstanceSpec } from './spec.js';
+import type { TrackOutcome } from './track.js';
+import type { TransportFactory, VrrpTransport } from './transport/types.js';
+import type { VipOwner } from './vip.js';
+import { type AdvertSpec, buildAdvert } from './vrrp/advert.js';
+import { VrrpMachine } from './vrrp/machine.js';
+import { checkAdvert, type DropReason, type ReceiveSpec, type RxPacket } from './vrrp/receive.js';
+import { type TransitionReason, type VrrpAction, type VrrpEvent, VrrpState } from './vrrp/types.js';
+
+export interface StateChange {
+  instance: string;
+  from: VrrpState;
+  to: VrrpState;
+  reason: TransitionReason;
+  /** Wall-clock ms. */
+  at: number;
+}
+
+export interface InstanceOptions {
+  spec: VrrpInstanceSpec;
+  transport: TransportFactory;
+  vips: VipOwner;
+  announcer: Announcer;
+  logger: HaLogger;
+  /** Monotonic timers for VRRP deadlines (default: performance.now + setTimeout). */
+  timers?: Timers;
+  /** Wall clock for transition stamps (default Date.now). */
+  wallClock?: () => number;
+  notify?: { run?: CommandRunner; timeoutMs?: number };
+  /** How long to wait before retrying a transport that failed to open (default 5 s). */
+  transportRetryMs?: number;
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  virtualRouterId: number;
+  version: 2 | 3;
+  state: VrrpState;
+  priority: number;
+  effectivePriority: number;
+  advertIntervalMs: number;
+  masterAdverIntervalMs: number;
+  source: string | null;
+  unicastPeers: string[];
+  /** The master we follow (BACKUP), or null. */
+  master: { address: string; priority: number | null } | null;
+  virtualAddresses: string[];
+  ownsVips: boolean;
+  fault: { tracking: boolean; transport: string | null };
+  trackedDown: string[];
+  lastTransition: StateChange | null;
+  counters: InstanceCounters;
+}
+
+/** Log a repeated receive problem at most this often per reason. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+export class VrrpInstance {
+  readonly spec: VrrpInstanceSpec;
+  readonly counters: InstanceCounters = newCounters();
+  readonly #o: InstanceOptions;
+  readonly #timers: Timers;
+  readonly #wall: () => number;
+  readonly #log: HaLogger;
+  readonly #notify: NotifyQueue;
+  readonly #announce: AnnounceSchedule;
+  readonly #advert: AdvertSpec;
+  readonly #listeners = new Set<(c: StateChange) => void>();
+  readonly #dropLogged = new Map<DropReason | 'addresses', number>();
+  #machine: VrrpMachine | null = null;
+  #transport: VrrpTransport | null = null;
+  #transportError: string | null = null;
+  #retry: unknown = null;
+  #timer: unknown = null;
+  #armedFor = Number.NaN;
+  #vipQueue: Promise<void> = Promise.resolve();
+  #ownsVips = false;
+  #trackFault = false;
+  #trackedDown: string[] = [];
+  #priority: number;
+  #lastTransition: StateChange | null = null;
+  #stopped = false;
+  #sendResign = true;
+
+  constructor(opts: InstanceOptions) {
+    this.#o = opts;
+    this.spec = opts.spec;
+    this.#timers = opts.timers ?? monotonicTimers;
+    this.#wall = opts.wallClock ?? Date.now;
+    this.#log = opts.logger;
+    this.#priority = opts.spec.priority;
+    this.#notify = new NotifyQueue(opts.spec.notify, opts.logger, opts.notify);
+    this.#announce = new AnnounceSchedule(
+      () => {
+        this.counters.announcements += opts.announcer.announce(this.spec.virtualAddresses);
+      },
+      opts.spec.garp,
+      this.#timers,
+    );
+    this.#advert = {
+      version: opts.spec.version,
+      vrid: opts.spec.virtualRouterId,
+      advertIntervalMs: opts.spec.advertIntervalMs,
+      addresses: opts.spec.virtualAddresses.map((v) => v.addr),
+      authPass: opts.spec.authPass,
+    };
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get state(): VrrpState {
+    return this.#machine?.state ?? (this.#transportError !== null ? VrrpState.FAULT : VrrpState.INIT);
+  }
+
+  /** Subscribes to transitions (the session-sync component hooks in here); returns the unsubscribe. */
+  onStateChange(listener: (c: StateChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Opens the transport, clears VIPs a previous run may have left (keepalived does the same at start),
+   * then starts the machine: BACKUP (or MASTER for the owner, FAULT while tracking or the link says so).
+   */
+  async start(): Promise<void> {
+    await this.#enqueueVip(() => this.#o.vips.releaseVips(this.name, this.spec.virtualAddresses), 'remove');
+    this.#openTransport();
+  }
+
+  /**
+   * Leaves the instance: a master resigns with priority 0 (`handover`, the default) so a backup takes
+   * over after Skew_Time instead of Master_Down_Interval, then releases its addresses.
+   */
+  async stop(opts: { handover?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#sendResign = opts.handover ?? true;
+    if (this.#machine) this.#dispatch({ type: 'shutdown' });
+    this.#stopped = true;
+    this.#announce.stop();
+    this.#clearTimer();
+    if (this.#retry !== null) this.#timers.clearTimeout(this.#retry);
+    this.#transport?.close();
+    this.#transport = null;
+    await this.#vipQueue;
+    await this.#notify.idle();
+  }
+
+  /** Health tracking changed (see track.ts): new effective priority and/or FAULT. */
+  setTracking(outcome: TrackOutcome): void {
+    this.#trackedDown = outcome.down;
+    this.#priority = outcome.priority;
+    this.#trackFault = outcome.fault;
+    if (!this.#machine) return;
+    this.#dispatch({ type: 'priority', priority: outcome.priority });
+    this.#dispatch({ type: 'fault', on: outcome.fault });
+  }
+
+  status(): InstanceStatus {
+    const snap = this.#machine?.snapshot();
+    const master =
+      snap?.state === VrrpState.BACKUP && snap.masterAddress
+        ? { address: formatIp(snap.masterAddress), priority: snap.masterPriority }
+        : null;
+    return {
+      name: this.name,
+      interface: this.spec.interface,
+      virtualRouterId: this.spec.virtualRouterId,
+      version: this.spec.version,
+      state: this.state,
+      priority: this.spec.priority,
+      effectivePriority: snap?.effectivePriority ?? this.spec.priority,
+      advertIntervalMs: this.spec.advertIntervalMs,
+      masterAdverIntervalMs: snap?.masterAdverIntervalMs ?? this.spec.advertIntervalMs,
+      source: this.#transport ? formatIp(this.#transport.source) : null,
+      unicastPeers: this.spec.unicastPeers.map(formatIp),
+      master,
+      virtualAddresses: this.spec.virtualAddresses.map((v) => `${formatIp(v.addr)}/${v.prefixLength}`),
+      ownsVips: this.#ownsVips,
+      fault: { tracking: this.#trackFault, transport: this.#transportError },
+      trackedDown: [...this.#trackedDown],
+      lastTransition: this.#lastTransition,
+      counters: { ...this.counters, drops: { ...this.counters.drops } },
+    };
+  }
+
+  #family(): 4 | 6 {
+    return this.spec.virtualAddresses[0]?.addr.family ?? 4;
+  }
+
+  /** The machine starts once the transport is open: until then the instance is in FAULT and retries. */
+  #openTransport(): void {
+    this.#retry = null;
+    if (this.#stopped) return;
+    let t: VrrpTransport;
+    try {
+      t = this.#o.transport({
+        interface: this.spec.interface,
+        family: this.#family(),
+        source: this.spec.unicastSource,
+        unicastPeers: this.spec.unicastPeers,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (this.#transportError !== message)
+        this.#log.error({ instance: this.name, err: message }, 'VRRP transport cannot be opened: FAULT');
+      this.#transportError = message;
+      this.#retry = this.#timers.setTimeout(() => this.#openTransport(), this.#o.transportRetryMs ?? 5000);
+      return;
+    }
+    this.#transport = t;
+    t.onReceive((pkt) => this.#receive(pkt));
+    if (this.#transportError !== null) this.#log.info({ instance: this.name }, 'VRRP transport open');
+    this.#transportError = null;
+    this.#machine = new VrrpMachine({
+      version: this.spec.version,
+      priority: this.spec.priority,
+      advertIntervalMs: this.spec.advertIntervalMs,
+      preempt: this.spec.preempt,
+      preemptDelayMs: this.spec.preemptDelayMs,
+      primary: t.source,
+    });
+    this.#dispatch({ type: 'priority', priority: this.#priority });
+    this.#dispatch({ type: 'fault', on: this.#trackFault });
+    this.#dispatch({ type: 'startup' });
+  }
+
+  #receive(pkt: RxPacket): void {
+    if (this.#stopped || !this.#transport) return;
+    const verdict = checkAdvert(pkt, this.#rxSpec(this.#transport.source));
+    if (!verdict.ok) {
+      this.counters.drops[verdict.drop]++;
+      if (verdict.drop !== 'other-vrid' && verdict.drop !== 'own') this.#logDrop(verdict.drop, pkt.src);
+      return;
+    }
+    this.counters.advertsReceived++;
+    if (verdict.advert.priority === 0) this.counters.priorityZeroReceived++;
+    if (verdict.intervalMismatch) this.counters.intervalMismatches++;
+    if (verdict.addressMismatch) {
+      this.counters.addressListErrors++;
+      this.#logDrop('addresses', pkt.src, verdict.addressMismatch);
+    }
+    this.#dispatch({ type: 'advert', advert: verdict.advert });
+  }
+
+  #rxSpec(source: IpAddress): ReceiveSpec {
+    return { ...this.#advert, source, unicastPeers: this.spec.unicastPeers };
+  }
+
+  #logDrop(reason: DropReason | 'addresses', from: IpAddress, detail?: string): void {
+    const now = this.#timers.now();
+    const last = this.#dropLogged.get(reason);
+    if (last !== undefined && now - last < DROP_LOG_INTERVAL_MS) return;
+    this.#dropLogged.set(reason, now);
+    const fields = { instance: this.name, from: formatIp(from), reason, ...(detail ? { detail } : {}) };
+    if (reason === 'addresses')
+      this.#log.warn(fields, 'VRRP advert lists other virtual addresses than ours (accepted)');
+    else this.#log.warn(fields, 'VRRP advert dropped');
+  }
+
+  #dispatch(ev: VrrpEvent): void {
+    const m = this.#machine;
+    if (!m || this.#stopped) return;
+    for (const action of m.handle(ev, this.#timers.now())) this.#act(action);
+    this.#arm();
+  }
+
+  #act(a: VrrpAction): void {
+    switch (a.type) {
+      case 'send':
+        this.#send(a.priority);
+        return;
+      case 'conflict':
+        this.counters.masterConflicts++;
+        this.#log.warn(
+          { instance: this.name, peer: formatIp(a.from), peerPriority: a.priority, outcome: a.outcome },
+          a.outcome === 'stepped-down'
+            ? 'VRRP: another master with precedence: stepping down'
+            : 'VRRP: another master with lower precedence: advertising at once',
+        );
+        return;
+      case 'transition':
+        this.#transition(a.from, a.to, a.reason);
+        return;
+    }
+  }
+
+  #send(priority: number): void {
+    const t = this.#transport;
+    if (!t || (priority === 0 && !this.#sendResign)) return;
+    const dsts: IpAddress[] =
+      this.spec.unicastPeers.length > 0
+        ? this.spec.unicastPeers
+        : [
+            t.family === 4
+              ? { family: 4, words: [VRRP_GROUP_V4, 0, 0, 0] }
+              : { family: 6, words: VRRP_GROUP_V6 },
+          ];
+    for (const dst of dsts) {
+      if (t.send(dst, buildAdvert(this.#advert, priority, t.source, dst))) {
+        this.counters.advertsSent++;
+        if (priority === 0) this.counters.priorityZeroSent++;
+      } else {
+        this.counters.sendErrors++;
+        this.#log.debug(
+          { instance: this.name, dst: formatIp(dst), err: t.lastError },
+          'VRRP advert not sent',
+        );
+      }
+    }
+  }
+
+  #transition(from: VrrpState, to: VrrpState, reason: TransitionReason): void {
+    const change: StateChange = { instance: this.name, from, to, reason, at: this.#wall() };
+    this.#lastTransition = change;
+    this.counters.transitions++;
+    const m = this.#machine!;
+    this.#log.info(
+      {
+        instance: this.name,
+        from,
+        to,
+        reason,
+        priority: m.effectivePriority,
+        vrid: this.spec.virtualRouterId,
+      },
+      `VRRP ${this.name}: entering ${to.toUpperCase()} state`,
+    );
+    if (to === VrrpState.MASTER) {
+      this.counters.becameMaster++;
+      this.#enqueueVip(async () => {
+        if (this.#machine?.state !== VrrpState.MASTER || this.#stopped) return;
+        await this.#o.vips.ownVips(this.name, this.spec.virtualAddresses);
+        this.#ownsVips = true;
+        if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) this.#announce.start();
+      }, 'add');
+    } else if (from === VrrpState.MASTER) {
+      this.counters.leftMaster++;
+      this.#announce.stop();
+      this.#enqueueVip(async () => {
+        if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) return;
+        await this.#o.vips.releaseVips(this.name, this.spec.virtualAddresses);
+        this.#ownsVips = false;
+      }, 'remove');
+    }
+    const state: NotifyState | null =
+      to === VrrpState.MASTER
+        ? 'MASTER'
+        : to === VrrpState.BACKUP
+          ? 'BACKUP'
+          : to === VrrpState.FAULT
+            ? 'FAULT'
+            : 'STOP';
+    void this.#notify.notify({ instance: this.name, state, priority: m.effectivePriority, reason });
+    for (const l of this.#listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.#log.error({ instance: this.name, err }, 'VRRP state listener failed');
+      }
+    }
+  }
+
+  #enqueueVip(work: () => Promise<void>, op: 'add' | 'remove'): Promise<void> {
+    this.#vipQueue = this.#vipQueue.then(work).catch((err: unknown) => {
+      this.counters.vipErrors++;
+      this.#log.error(
+        { instance: this.name, op, err: err instanceof Error ? err.message : String(err) },
+        'VRRP virtual address change failed',
+      );
+    });
+    return this.#vipQueue;
+  }
+
+  #arm(): void {
+    const deadline = this.#machine?.deadline ?? Infinity;
+    if (deadline === this.#armedFor) return;
+    this.#clearTimer();
+    if (!Number.isFinite(deadline) || this.#stopped) return;
+    this.#armedFor = deadline;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = null;
+      this.#armedFor = Number.NaN;
+      this.#dispatch({ type: 'timer' });
+    }, deadline - this.#timers.now());
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#armedFor = Number.NaN;
+  }
+}
