@@ -352,6 +352,7 @@ export class VrrpInstance {
         if (this.#machine?.state !== VrrpState.MASTER || this.#stopped) return;
         await this.#o.vips.ownVips(this.name, this.spec.virtualAddresses);
         this.#ownsVips = true;
+        this.#log.info({ instance: this.name, addresses: this.#vipText() }, 'VRRP virtual addresses added');
         if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) this.#announce.start();
       }, 'add');
     } else if (from === VrrpState.MASTER) {
@@ -361,6 +362,7 @@ export class VrrpInstance {
         if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) return;
         await this.#o.vips.releaseVips(this.name, this.spec.virtualAddresses);
         this.#ownsVips = false;
+        this.#log.info({ instance: this.name, addresses: this.#vipText() }, 'VRRP virtual addresses removed');
       }, 'remove');
     }
     const state: NotifyState | null =
@@ -379,6 +381,10 @@ export class VrrpInstance {
         this.#log.error({ instance: this.name, err }, 'VRRP state listener failed');
       }
     }
+  }
+
+  #vipText(): string[] {
+    return this.spec.virtualAddresses.map((v) => `${formatIp(v.addr)}/${v.prefixLength} dev ${v.interface}`);
   }
 
   #enqueueVip(work: () => Promise<void>, op: 'add' | 'remove'): Promise<void> {
