@@ -19,6 +19,7 @@ import {
   timeOf,
   tslvsConfig,
   VIP,
+  VIP6,
 } from './lab.js';
 
 const skip = rootSkipReason() ?? (keepalivedPath() ? null : 'keepalived is not installed');
@@ -48,22 +49,26 @@ interface Variant {
   advert: number;
   authPass?: string;
   unicast: boolean;
+  ipv6?: boolean;
 }
 
 const variants: Variant[] = [
   { version: 2, advert: 1, authPass: 's3cret', unicast: false },
   { version: 3, advert: 0.5, unicast: true },
+  { version: 3, advert: 0.5, unicast: false, ipv6: true },
 ];
 
 for (const v of variants) {
-  const mode = `${v.unicast ? 'unicast' : 'multicast'}${v.authPass ? ', PASS authentication' : ''}`;
+  const mode = `${v.ipv6 ? 'IPv6 ' : ''}${v.unicast ? 'unicast' : 'multicast'}${v.authPass ? ', PASS authentication' : ''}`;
+  const fam = v.ipv6 ? 6 : 4;
+  const vip = v.ipv6 ? `${VIP6}/64` : `${VIP}/24`;
   describe(`tslvs and keepalived in one VRID (VRRPv${v.version}, ${mode})`, {
     skip: skip ?? false,
     timeout: 120_000,
   }, () => {
     let h: HaLab;
     before(async () => {
-      h = await createHaLab();
+      h = await createHaLab({ ipv6: v.ipv6 ?? false });
     });
     after(async () => {
       await h?.cleanup();
@@ -77,6 +82,7 @@ for (const v of variants) {
           priority,
           version: v.version,
           advertInterval: `${v.advert * 1000}ms`,
+          vip,
           ...(v.authPass ? { authPass: v.authPass } : {}),
           ...(v.unicast ? { unicastPeers: [ADDR.b] } : {}),
         }),
@@ -88,6 +94,7 @@ for (const v of variants) {
           priority,
           version: v.version,
           advertInterval: v.advert,
+          vip,
           ...(v.authPass ? { authPass: v.authPass } : {}),
           ...(v.unicast ? { unicast: { src: ADDR.b, peers: [ADDR.a] } } : {}),
         }),
@@ -100,23 +107,23 @@ for (const v of variants) {
       const k = keepalived(100);
       await k.log.wait(/\(VI_1\) Entering MASTER STATE/, bound(100) + 5000);
       await eventually(
-        () => h.addresses('b'),
+        () => h.addresses('b', fam),
         (x) => x.length === 1,
         3000,
         'keepalived adds the VIP',
       );
       const ts = tslvs(150);
       await ts.log.wait((l) => isTransition(l, 'master', 'preempt'), bound(150) + 5000);
-      await k.log.wait(/Master received advert from 10\.9\.0\.1 with higher priority 150, ours 100/, 3000);
+      await k.log.wait(/Master received advert from \S+ with higher priority 150, ours 100/, 3000);
       await k.log.wait(/\(VI_1\) Entering BACKUP STATE/, 3000);
       await eventually(
-        () => h.addresses('b'),
+        () => h.addresses('b', fam),
         (x) => x.length === 0,
         3000,
         'keepalived removes the VIP',
       );
       await eventually(
-        () => h.addresses('a'),
+        () => h.addresses('a', fam),
         (x) => x.length === 1,
         3000,
         'tslvs adds the VIP',
@@ -139,12 +146,12 @@ for (const v of variants) {
         `keepalived master ${Date.now() - timeOf(resigned)} ms after tslvs resigned (seen by the test)`,
       );
       await eventually(
-        () => h.addresses('b'),
+        () => h.addresses('b', fam),
         (x) => x.length === 1,
         3000,
         'keepalived takes the VIP back',
       );
-      assert.deepEqual(await h.addresses('a'), [], 'tslvs released the VIP');
+      assert.deepEqual(await h.addresses('a', fam), [], 'tslvs released the VIP');
       assert.deepEqual(
         k.log.lines.filter((l) => KEEPALIVED_REJECTS.test(l)),
         [],
@@ -161,13 +168,13 @@ for (const v of variants) {
       const fromTs = ts.log.lines.length;
       await ts.log.wait((l) => isTransition(l, 'backup', 'higher-priority'), 3000);
       await eventually(
-        () => h.addresses('a'),
+        () => h.addresses('a', fam),
         (x) => x.length === 0,
         3000,
         'tslvs removes the VIP',
       );
       await eventually(
-        () => h.addresses('b'),
+        () => h.addresses('b', fam),
         (x) => x.length === 1,
         3000,
         'keepalived adds the VIP',
@@ -181,7 +188,7 @@ for (const v of variants) {
       );
       t.diagnostic(`tslvs master ${timeOf(line) - stoppedAt} ms after SIGTERM to keepalived`);
       await eventually(
-        () => h.addresses('a'),
+        () => h.addresses('a', fam),
         (x) => x.length === 1,
         3000,
         'tslvs takes the VIP',
@@ -200,7 +207,6 @@ for (const v of variants) {
         [],
       );
       assert.ok(ts.log.lines.some((l) => isTransition(l, 'master')));
-      void VIP;
       await ts.proc.stop(5000);
     });
   });

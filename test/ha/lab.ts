@@ -15,7 +15,9 @@ import { createLab, type Lab, type NsProcess } from '../helpers/netns.js';
 import { repoRoot } from '../helpers/paths.js';
 
 export const VIP = '10.9.0.100';
+export const VIP6 = '2001:db8:9::100';
 export const ADDR = { a: '10.9.0.1', b: '10.9.0.2', client: '10.9.0.9' } as const;
+export const ADDR6 = { a: '2001:db8:9::1', b: '2001:db8:9::2', client: '2001:db8:9::9' } as const;
 export type Router = 'a' | 'b';
 
 /** Lines of a stream, with a wait that wakes on new lines (bounded by a timeout). */
@@ -93,8 +95,8 @@ export interface HaLab {
   port: Record<Router, string>;
   startTslvs(router: Router, yaml: string): Daemon;
   startKeepalived(router: Router, conf: string): Daemon;
-  /** The VIPs present on the router's eth0. */
-  addresses(router: Router): Promise<string[]>;
+  /** The VIP (VIP, or VIP6 for family 6) if present on the router's eth0. */
+  addresses(router: Router, family?: 4 | 6): Promise<string[]>;
   mac(router: Router): Promise<string>;
   /** The client's neighbour entry for the VIP (MAC), or null. */
   clientNeighbour(): Promise<string | null>;
@@ -113,22 +115,31 @@ export function keepalivedPath(): string | null {
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
-export async function createHaLab(): Promise<HaLab> {
+/** `ipv6`: namespaces with IPv6 on (no DAD, so link-local addresses are usable at once) and v6 addresses. */
+export async function createHaLab(opts: { ipv6?: boolean } = {}): Promise<HaLab> {
   const lab = createLab();
   const dir = await mkdtemp(join(tmpdir(), 'tslvs-ha-'));
   try {
+    const ipv6 = opts.ipv6 ?? false;
     const sw = await lab.addNs('sw');
-    const a = await lab.addNs('a');
-    const b = await lab.addNs('b');
-    const client = await lab.addNs('client');
+    const a = await lab.addNs('a', { ipv6 });
+    const b = await lab.addNs('b', { ipv6 });
+    const client = await lab.addNs('client', { ipv6 });
+    if (ipv6) {
+      for (const ns of [a, b, client]) {
+        await lab.sysctl(ns, 'net.ipv6.conf.default.accept_dad', 0);
+        await lab.sysctl(ns, 'net.ipv6.conf.all.accept_dad', 0);
+      }
+    }
     await lab.addBridge(sw, 'br0');
-    const ends: [string, string, string][] = [
-      [a, 'pa', `${ADDR.a}/24`],
-      [b, 'pb', `${ADDR.b}/24`],
-      [client, 'pc', `${ADDR.client}/24`],
+    const ends: [string, string, string, string][] = [
+      [a, 'pa', `${ADDR.a}/24`, `${ADDR6.a}/64`],
+      [b, 'pb', `${ADDR.b}/24`, `${ADDR6.b}/64`],
+      [client, 'pc', `${ADDR.client}/24`, `${ADDR6.client}/64`],
     ];
-    for (const [ns, port, addr] of ends) {
-      await lab.addVeth({ ns, name: 'eth0', addresses: [addr] }, { ns: sw, name: port });
+    for (const [ns, port, addr, addr6] of ends) {
+      const addresses = ipv6 ? [addr, addr6] : [addr];
+      await lab.addVeth({ ns, name: 'eth0', addresses }, { ns: sw, name: port });
       await lab.ip(sw, ['link', 'set', port, 'master', 'br0']);
     }
     // Proxy mode on a backup listens on the VIP before holding it (see docs/ha.md).
@@ -191,10 +202,11 @@ export async function createHaLab(): Promise<HaLab> {
         ]);
         return daemon(proc, proc.child.stderr!);
       },
-      async addresses(router) {
-        const r = await lab.ip(nsOf[router], ['-j', '-4', 'addr', 'show', 'dev', 'eth0']);
+      async addresses(router, family = 4) {
+        const r = await lab.ip(nsOf[router], ['-j', `-${family}`, 'addr', 'show', 'dev', 'eth0']);
         const info = JSON.parse(r.stdout) as { addr_info: { local: string }[] }[];
-        return info.flatMap((i) => i.addr_info.map((x) => x.local)).filter((x) => x === VIP);
+        const vip = family === 4 ? VIP : VIP6;
+        return info.flatMap((i) => i.addr_info.map((x) => x.local)).filter((x) => x === vip);
       },
       async mac(router) {
         const r = await lab.ip(nsOf[router], ['-j', 'link', 'show', 'dev', 'eth0']);
@@ -245,6 +257,8 @@ export function tslvsConfig(opts: {
   unicastPeers?: string[];
   extraInstance?: string;
   extraTop?: string;
+  /** Default VIP/24. */
+  vip?: string;
 }): string {
   const lines = [
     'log: { level: info }',
@@ -256,7 +270,7 @@ export function tslvsConfig(opts: {
     `      priority: ${opts.priority}`,
     `      version: ${opts.version}`,
     `      advertInterval: ${opts.advertInterval}`,
-    `      virtualAddresses: [${VIP}/24]`,
+    `      virtualAddresses: [${opts.vip ?? `${VIP}/24`}]`,
     '      garp: { repeat: 2, delay: 1s }',
   ];
   if (opts.authPass) lines.push(`      authPass: ${opts.authPass}`);
@@ -273,6 +287,8 @@ export function keepalivedConfig(opts: {
   advertInterval: number;
   authPass?: string;
   unicast?: { src: string; peers: string[] };
+  /** Default VIP/24. */
+  vip?: string;
 }): string {
   const auth = opts.authPass
     ? `    authentication {\n        auth_type PASS\n        auth_pass ${opts.authPass}\n    }\n`
@@ -293,7 +309,7 @@ vrrp_instance VI_1 {
     priority ${opts.priority}
     advert_int ${opts.advertInterval}
 ${auth}${unicast}    virtual_ipaddress {
-        ${VIP}/24
+        ${opts.vip ?? `${VIP}/24`}
     }
 }
 `;
