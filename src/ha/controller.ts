@@ -9,6 +9,7 @@ import type { Timers } from '../health/timers.js';
 import type { CommandRunner } from './command.js';
 import { type Announcer, RawAnnouncer } from './garp.js';
 import { type InstanceStatus, type StateChange, VrrpInstance } from './instance.js';
+import { ioctlLinkProbe, type LinkProbe } from './link.js';
 import type { HaLogger } from './logger.js';
 import type { VrrpInstanceSpec } from './spec.js';
 import { trackedPriority } from './track.js';
@@ -38,6 +39,8 @@ export interface HaControllerOptions {
   wallClock?: () => number;
   notify?: { run?: CommandRunner; timeoutMs?: number };
   transportRetryMs?: number;
+  /** Link state of each instance's interface (FAULT while down). Default: SIOCGIFFLAGS; null = not watched. */
+  linkProbe?: LinkProbe | null;
 }
 
 export interface HaStatus {
@@ -164,6 +167,7 @@ export class HaController {
       ...(o.wallClock ? { wallClock: o.wallClock } : {}),
       ...(o.notify ? { notify: o.notify } : {}),
       ...(o.transportRetryMs !== undefined ? { transportRetryMs: o.transportRetryMs } : {}),
+      linkProbe: o.linkProbe === undefined ? ioctlLinkProbe : o.linkProbe,
     });
     inst.onStateChange((c) => {
       for (const l of this.#listeners) l(c);

@@ -4,25 +4,27 @@
  * it asked: an advert is sent before the addresses are taken (keepalived: "the old master needs to
  * remove the VIPs before we send the gratuitous ARPs, so send the advert first").
  *
- * VIP work is asynchronous (`ip addr`), so it runs in a per-instance queue; each step re-checks the
- * state when its turn comes, so a quick MASTER -> BACKUP -> MASTER flap ends with the addresses owned.
+ * The addresses themselves are held by a VipHolder (holder.ts); FAULT comes from health tracking and
+ * from the link of the instance's interface (link.ts).
  */
-import { formatIp, type IpAddress } from '../engine/addr.js';
+import { formatIp } from '../engine/addr.js';
 import type { Timers } from '../health/timers.js';
-import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from '../wire/vrrp.js';
 import { monotonicTimers } from './clock.js';
 import type { CommandRunner } from './command.js';
 import { type InstanceCounters, newCounters } from './counters.js';
-import { type Announcer, AnnounceSchedule } from './garp.js';
+import type { Announcer } from './garp.js';
+import { VipHolder } from './holder.js';
+import { type LinkProbe, LinkWatch } from './link.js';
 import type { HaLogger } from './logger.js';
 import { NotifyQueue, type NotifyState } from './notify.js';
+import { AdvertReceiver } from './receiver.js';
 import type { VrrpInstanceSpec } from './spec.js';
 import type { TrackOutcome } from './track.js';
 import type { TransportFactory, VrrpTransport } from './transport/types.js';
 import type { VipOwner } from './vip.js';
-import { type AdvertSpec, buildAdvert } from './vrrp/advert.js';
+import { type AdvertSpec, advertDestinations, buildAdvert } from './vrrp/advert.js';
 import { VrrpMachine } from './vrrp/machine.js';
-import { checkAdvert, type DropReason, type ReceiveSpec, type RxPacket } from './vrrp/receive.js';
+import type { RxPacket } from './vrrp/receive.js';
 import { type TransitionReason, type VrrpAction, type VrrpEvent, VrrpState } from './vrrp/types.js';
 
 export interface StateChange {
@@ -47,6 +49,8 @@ export interface InstanceOptions {
   notify?: { run?: CommandRunner; timeoutMs?: number };
   /** How long to wait before retrying a transport that failed to open (default 5 s). */
   transportRetryMs?: number;
+  /** Link state of the interface (FAULT while down); null = not watched. */
+  linkProbe?: LinkProbe | null;
 }
 
 export interface InstanceStatus {
@@ -65,14 +69,12 @@ export interface InstanceStatus {
   master: { address: string; priority: number | null } | null;
   virtualAddresses: string[];
   ownsVips: boolean;
-  fault: { tracking: boolean; transport: string | null };
+  /** Why the instance is (or would be) in FAULT. */
+  fault: { tracking: boolean; linkDown: boolean; transport: string | null };
   trackedDown: string[];
   lastTransition: StateChange | null;
   counters: InstanceCounters;
 }
-
-/** Log a repeated receive problem at most this often per reason. */
-const DROP_LOG_INTERVAL_MS = 60_000;
 
 export class VrrpInstance {
   readonly spec: VrrpInstanceSpec;
@@ -82,18 +84,17 @@ export class VrrpInstance {
   readonly #wall: () => number;
   readonly #log: HaLogger;
   readonly #notify: NotifyQueue;
-  readonly #announce: AnnounceSchedule;
+  readonly #holder: VipHolder;
   readonly #advert: AdvertSpec;
   readonly #listeners = new Set<(c: StateChange) => void>();
-  readonly #dropLogged = new Map<DropReason | 'addresses', number>();
+  readonly #receiver: AdvertReceiver;
   #machine: VrrpMachine | null = null;
   #transport: VrrpTransport | null = null;
   #transportError: string | null = null;
   #retry: unknown = null;
   #timer: unknown = null;
   #armedFor = Number.NaN;
-  #vipQueue: Promise<void> = Promise.resolve();
-  #ownsVips = false;
+  #link: LinkWatch | null = null;
   #trackFault = false;
   #trackedDown: string[] = [];
   #priority: number;
@@ -108,14 +109,19 @@ export class VrrpInstance {
     this.#wall = opts.wallClock ?? Date.now;
     this.#log = opts.logger;
     this.#priority = opts.spec.priority;
+    this.#receiver = new AdvertReceiver(opts.spec.name, this.counters, opts.logger, () => this.#timers.now());
     this.#notify = new NotifyQueue(opts.spec.notify, opts.logger, opts.notify);
-    this.#announce = new AnnounceSchedule(
-      () => {
-        this.counters.announcements += opts.announcer.announce(this.spec.virtualAddresses);
-      },
-      opts.spec.garp,
-      this.#timers,
-    );
+    this.#holder = new VipHolder({
+      instance: opts.spec.name,
+      addresses: opts.spec.virtualAddresses,
+      vips: opts.vips,
+      announcer: opts.announcer,
+      garp: opts.spec.garp,
+      timers: this.#timers,
+      log: opts.logger,
+      isMaster: () => this.#machine?.state === VrrpState.MASTER && !this.#stopped,
+      counters: this.counters,
+    });
     this.#advert = {
       version: opts.spec.version,
       vrid: opts.spec.virtualRouterId,
@@ -144,7 +150,23 @@ export class VrrpInstance {
    * then starts the machine: BACKUP (or MASTER for the owner, FAULT while tracking or the link says so).
    */
   async start(): Promise<void> {
-    await this.#enqueueVip(() => this.#o.vips.releaseVips(this.name, this.spec.virtualAddresses), 'remove');
+    await this.#holder.clear();
+    const probe = this.#o.linkProbe;
+    if (probe) {
+      this.#link = new LinkWatch({
+        ifname: this.spec.interface,
+        probe,
+        timers: this.#timers,
+        advertIntervalMs: this.spec.advertIntervalMs,
+        onChange: (up) => {
+          this.#log.warn(
+            { instance: this.name, interface: this.spec.interface },
+            up ? 'VRRP link up' : 'VRRP link down: FAULT',
+          );
+          this.#dispatch({ type: 'fault', on: this.#faulted() });
+        },
+      });
+    }
     this.#openTransport();
   }
 
@@ -157,12 +179,12 @@ export class VrrpInstance {
     this.#sendResign = opts.handover ?? true;
     if (this.#machine) this.#dispatch({ type: 'shutdown' });
     this.#stopped = true;
-    this.#announce.stop();
+    this.#link?.stop();
     this.#clearTimer();
     if (this.#retry !== null) this.#timers.clearTimeout(this.#retry);
     this.#transport?.close();
     this.#transport = null;
-    await this.#vipQueue;
+    await this.#holder.close();
     await this.#notify.idle();
   }
 
@@ -173,7 +195,11 @@ export class VrrpInstance {
     this.#trackFault = outcome.fault;
     if (!this.#machine) return;
     this.#dispatch({ type: 'priority', priority: outcome.priority });
-    this.#dispatch({ type: 'fault', on: outcome.fault });
+    this.#dispatch({ type: 'fault', on: this.#faulted() });
+  }
+
+  #faulted(): boolean {
+    return this.#trackFault || (this.#link !== null && !this.#link.up);
   }
 
   status(): InstanceStatus {
@@ -196,8 +222,12 @@ export class VrrpInstance {
       unicastPeers: this.spec.unicastPeers.map(formatIp),
       master,
       virtualAddresses: this.spec.virtualAddresses.map((v) => `${formatIp(v.addr)}/${v.prefixLength}`),
-      ownsVips: this.#ownsVips,
-      fault: { tracking: this.#trackFault, transport: this.#transportError },
+      ownsVips: this.#holder.owned,
+      fault: {
+        tracking: this.#trackFault,
+        linkDown: this.#link !== null && !this.#link.up,
+        transport: this.#transportError,
+      },
       trackedDown: [...this.#trackedDown],
       lastTransition: this.#lastTransition,
       counters: { ...this.counters, drops: { ...this.counters.drops } },
@@ -241,41 +271,19 @@ export class VrrpInstance {
       primary: t.source,
     });
     this.#dispatch({ type: 'priority', priority: this.#priority });
-    this.#dispatch({ type: 'fault', on: this.#trackFault });
+    this.#dispatch({ type: 'fault', on: this.#faulted() });
     this.#dispatch({ type: 'startup' });
   }
 
   #receive(pkt: RxPacket): void {
-    if (this.#stopped || !this.#transport) return;
-    const verdict = checkAdvert(pkt, this.#rxSpec(this.#transport.source));
-    if (!verdict.ok) {
-      this.counters.drops[verdict.drop]++;
-      if (verdict.drop !== 'other-vrid' && verdict.drop !== 'own') this.#logDrop(verdict.drop, pkt.src);
-      return;
-    }
-    this.counters.advertsReceived++;
-    if (verdict.advert.priority === 0) this.counters.priorityZeroReceived++;
-    if (verdict.intervalMismatch) this.counters.intervalMismatches++;
-    if (verdict.addressMismatch) {
-      this.counters.addressListErrors++;
-      this.#logDrop('addresses', pkt.src, verdict.addressMismatch);
-    }
-    this.#dispatch({ type: 'advert', advert: verdict.advert });
-  }
-
-  #rxSpec(source: IpAddress): ReceiveSpec {
-    return { ...this.#advert, source, unicastPeers: this.spec.unicastPeers };
-  }
-
-  #logDrop(reason: DropReason | 'addresses', from: IpAddress, detail?: string): void {
-    const now = this.#timers.now();
-    const last = this.#dropLogged.get(reason);
-    if (last !== undefined && now - last < DROP_LOG_INTERVAL_MS) return;
-    this.#dropLogged.set(reason, now);
-    const fields = { instance: this.name, from: formatIp(from), reason, ...(detail ? { detail } : {}) };
-    if (reason === 'addresses')
-      this.#log.warn(fields, 'VRRP advert lists other virtual addresses than ours (accepted)');
-    else this.#log.warn(fields, 'VRRP advert dropped');
+    const t = this.#transport;
+    if (this.#stopped || !t) return;
+    const advert = this.#receiver.accept(pkt, {
+      ...this.#advert,
+      source: t.source,
+      unicastPeers: this.spec.unicastPeers,
+    });
+    if (advert) this.#dispatch({ type: 'advert', advert });
   }
 
   #dispatch(ev: VrrpEvent): void {
@@ -308,15 +316,7 @@ export class VrrpInstance {
   #send(priority: number): void {
     const t = this.#transport;
     if (!t || (priority === 0 && !this.#sendResign)) return;
-    const dsts: IpAddress[] =
-      this.spec.unicastPeers.length > 0
-        ? this.spec.unicastPeers
-        : [
-            t.family === 4
-              ? { family: 4, words: [VRRP_GROUP_V4, 0, 0, 0] }
-              : { family: 6, words: VRRP_GROUP_V6 },
-          ];
-    for (const dst of dsts) {
+    for (const dst of advertDestinations(this.spec.unicastPeers, t.family)) {
       if (t.send(dst, buildAdvert(this.#advert, priority, t.source, dst))) {
         this.counters.advertsSent++;
         if (priority === 0) this.counters.priorityZeroSent++;
@@ -348,22 +348,10 @@ export class VrrpInstance {
     );
     if (to === VrrpState.MASTER) {
       this.counters.becameMaster++;
-      this.#enqueueVip(async () => {
-        if (this.#machine?.state !== VrrpState.MASTER || this.#stopped) return;
-        await this.#o.vips.ownVips(this.name, this.spec.virtualAddresses);
-        this.#ownsVips = true;
-        this.#log.info({ instance: this.name, addresses: this.#vipText() }, 'VRRP virtual addresses added');
-        if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) this.#announce.start();
-      }, 'add');
+      this.#holder.take();
     } else if (from === VrrpState.MASTER) {
       this.counters.leftMaster++;
-      this.#announce.stop();
-      this.#enqueueVip(async () => {
-        if (this.#machine?.state === VrrpState.MASTER && !this.#stopped) return;
-        await this.#o.vips.releaseVips(this.name, this.spec.virtualAddresses);
-        this.#ownsVips = false;
-        this.#log.info({ instance: this.name, addresses: this.#vipText() }, 'VRRP virtual addresses removed');
-      }, 'remove');
+      this.#holder.give();
     }
     const state: NotifyState | null =
       to === VrrpState.MASTER
@@ -381,21 +369,6 @@ export class VrrpInstance {
         this.#log.error({ instance: this.name, err }, 'VRRP state listener failed');
       }
     }
-  }
-
-  #vipText(): string[] {
-    return this.spec.virtualAddresses.map((v) => `${formatIp(v.addr)}/${v.prefixLength} dev ${v.interface}`);
-  }
-
-  #enqueueVip(work: () => Promise<void>, op: 'add' | 'remove'): Promise<void> {
-    this.#vipQueue = this.#vipQueue.then(work).catch((err: unknown) => {
-      this.counters.vipErrors++;
-      this.#log.error(
-        { instance: this.name, op, err: err instanceof Error ? err.message : String(err) },
-        'VRRP virtual address change failed',
-      );
-    });
-    return this.#vipQueue;
   }
 
   #arm(): void {

@@ -66,7 +66,7 @@ async function node(
   timers: FakeTimers,
   addr: string,
   over: Partial<VrrpInstanceSpec> = {},
-  extra: { health?: HealthSource; transportFails?: number } = {},
+  extra: { health?: HealthSource; transportFails?: number; linkUp?: () => boolean } = {},
 ): Promise<Node> {
   const vips = new RecordingVips();
   const announcer = new CountingAnnouncer();
@@ -86,6 +86,7 @@ async function node(
       return factory(opts);
     },
     transportRetryMs: 1000,
+    linkProbe: extra.linkUp ? () => extra.linkUp!() : null,
     health: extra.health ?? null,
     notify: {
       run: async (argv: readonly string[], _opts: CommandOptions): Promise<CommandResult> => {
@@ -291,6 +292,30 @@ describe('HaController on a fake LAN', () => {
     down.delete('db');
     changed();
     assert.equal(state(a), 'backup');
+    await a.ha.stop();
+    await b.ha.stop();
+  });
+
+  it('the link of the interface: FAULT while down (a master resigns), BACKUP when it returns', async () => {
+    const lan = new FakeLan();
+    const timers = new FakeTimers(0);
+    let up = true;
+    const a = await node(lan, timers, '10.9.0.1', { priority: 150 }, { linkUp: () => up });
+    const b = await node(lan, timers, '10.9.0.2', { priority: 100 });
+    await timers.advance(10_000);
+    assert.equal(state(a), 'master');
+    up = false;
+    await timers.advance(1000);
+    assert.equal(state(a), 'fault');
+    assert.equal(a.ha.status().instances[0]!.fault.linkDown, true);
+    assert.equal(a.vips.owned.get('VI_1')?.size, 0);
+    await timers.advance(skewMs(3, 100, 1000) + 1);
+    assert.equal(state(b), 'master', 'the resignation reached b before the link went');
+    up = true;
+    await timers.advance(1000);
+    assert.equal(state(a), 'backup');
+    await timers.advance(masterDownMs(3, 150, 1000) + 1000);
+    assert.equal(state(a), 'master');
     await a.ha.stop();
     await b.ha.stop();
   });

@@ -155,6 +155,24 @@ describe('tslvs VRRP failover between namespaces', { skip: skip ?? false, timeou
     await b.proc.stop(5000);
   });
 
+  it('a link that goes down puts the master in FAULT; it comes back as backup and preempts', async () => {
+    a = h.startTslvs('a', cfg(250));
+    b = h.startTslvs('b', cfg(200));
+    await a.log.wait((l) => isTransition(l, 'master'), 10_000);
+    await b.log.wait((l) => isTransition(l, 'backup'), 10_000);
+    const fromA = a.log.lines.length;
+    const fromB = b.log.lines.length;
+    await h.lab.ip(h.ns.a, ['link', 'set', 'eth0', 'down']);
+    await a.log.wait((l) => isTransition(l, 'fault', 'fault'), 3000, fromA);
+    await b.log.wait((l) => isTransition(l, 'master'), FAILOVER_BOUND_MS, fromB);
+    await h.lab.ip(h.ns.a, ['link', 'set', 'eth0', 'up']);
+    await a.log.wait((l) => isTransition(l, 'backup', 'fault-cleared'), 3000, fromA);
+    await a.log.wait((l) => isTransition(l, 'master', 'preempt'), 5000, fromA);
+    await b.log.wait((l) => isTransition(l, 'backup', 'higher-priority'), 5000, fromB);
+    await a.proc.stop(5000);
+    await b.proc.stop(5000);
+  });
+
   it('health tracking: a service with every real server down lowers the priority', async () => {
     // a tracks `web`, whose only real server is the client on 8080; nothing listens there yet.
     const web = [

@@ -33,6 +33,7 @@ import {
   IPV6_PKTINFO,
   IPV6_RECVHOPLIMIT,
   IPV6_RECVPKTINFO,
+  IPV6_TCLASS,
   IPV6_UNICAST_HOPS,
   setIntOption,
   setOption,
@@ -133,6 +134,8 @@ export class RawIpv6Transport implements VrrpTransport {
       setIntOption(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, 'IPV6_MULTICAST_LOOP', ifname);
       setIntOption(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, info.index, 'IPV6_MULTICAST_IF', ifname);
       setIntOption(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, 'IPV6_RECVHOPLIMIT', ifname);
+      // Traffic class "network control", as the IPv4 TOS 0xc0 (keepalived sets the same).
+      setIntOption(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0, 'IPV6_TCLASS', ifname);
       setIntOption(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO', ifname);
       if (opts.unicastPeers.length === 0) {
         const mreq = Buffer.alloc(20); // struct ipv6_mreq { in6_addr, ifindex }

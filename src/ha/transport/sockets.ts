@@ -27,6 +27,7 @@ export const IPV6_RECVPKTINFO = 49;
 export const IPV6_PKTINFO = 50;
 export const IPV6_RECVHOPLIMIT = 51;
 export const IPV6_HOPLIMIT = 52;
+export const IPV6_TCLASS = 67;
 export const SIOCGIFADDR = 0x8915;
 export const EADDRNOTAVAIL = 99;
 

@@ -6,7 +6,15 @@
 import { type IpAddress, ipToBytes } from '../../engine/addr.js';
 import { pseudoSumV4, pseudoSumV6Words } from '../../wire/checksum.js';
 import { IPV4_HEADER_LEN, IpProto, Ipv4Packet, Ipv4Repr } from '../../wire/ipv4.js';
-import { VRRP_AUTH_LEN, VRRP_TTL, VrrpAuth, VrrpPacket, VrrpRepr } from '../../wire/vrrp.js';
+import {
+  VRRP_AUTH_LEN,
+  VRRP_GROUP_V4,
+  VRRP_GROUP_V6,
+  VRRP_TTL,
+  VrrpAuth,
+  VrrpPacket,
+  VrrpRepr,
+} from '../../wire/vrrp.js';
 
 /** RFC 5798 §5.1.1.1 / keepalived: IP precedence "internetwork control" (TOS 0xc0). */
 export const VRRP_TOS = 0xc0;
@@ -75,4 +83,12 @@ export function addressBytes(a: IpAddress): Uint8Array {
   const out = new Uint8Array(a.family === 4 ? 4 : 16);
   ipToBytes(a, out, 0);
   return out;
+}
+
+/** Where adverts go: every unicast peer, else the VRRP group of the family (RFC 5798 §5.1.1.2, §5.1.2.2). */
+export function advertDestinations(unicastPeers: readonly IpAddress[], family: 4 | 6): readonly IpAddress[] {
+  if (unicastPeers.length > 0) return unicastPeers;
+  return [
+    family === 4 ? { family: 4, words: [VRRP_GROUP_V4, 0, 0, 0] } : { family: 6, words: VRRP_GROUP_V6 },
+  ];
 }
