@@ -12,7 +12,7 @@ import { type InstanceStatus, type StateChange, VrrpInstance } from './instance.
 import { ioctlLinkProbe, type LinkProbe } from './link.js';
 import type { HaLogger } from './logger.js';
 import type { VrrpInstanceSpec } from './spec.js';
-import { trackedPriority } from './track.js';
+import { type TrackOutcome, trackedPriority } from './track.js';
 import { rawTransport } from './transport/index.js';
 import type { TransportFactory } from './transport/types.js';
 import { InterfaceVips, type VipOwner } from './vip.js';
@@ -53,6 +53,7 @@ export class HaController {
   readonly #listeners = new Set<(c: StateChange) => void>();
   readonly #announcer: Announcer;
   readonly #vips: VipOwner;
+  readonly #tracked = new WeakMap<VrrpInstance, TrackOutcome>();
   #unsubscribeHealth: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -65,8 +66,9 @@ export class HaController {
   /** Starts every instance (each begins in BACKUP, or MASTER when it owns the addresses). */
   static async start(opts: HaControllerOptions): Promise<HaController> {
     const c = new HaController(opts);
-    await Promise.all(opts.instances.map((spec) => c.#add(spec)));
+    // Subscribe first: a health transition while the instances start must not be missed.
     c.#unsubscribeHealth = opts.health?.onChange(() => c.reevaluateTracking()) ?? null;
+    await Promise.all(opts.instances.map((spec) => c.#add(spec)));
     return c;
   }
 
@@ -90,30 +92,27 @@ export class HaController {
 
   /** Re-reads service health and updates each instance's priority / FAULT (keepalived track weights). */
   reevaluateTracking(): void {
+    for (const inst of this.#instances.values()) this.#track(inst);
+  }
+
+  #track(inst: VrrpInstance): void {
     const health = this.#o.health;
-    if (!health) return;
-    for (const inst of this.#instances.values()) {
-      if (inst.spec.trackHealth.length === 0) continue;
-      const before = inst.status();
-      const outcome = trackedPriority(inst.spec.priority, inst.spec.trackHealth, (s) => health.serviceUp(s));
-      inst.setTracking(outcome);
-      const after = inst.status();
-      if (
-        after.effectivePriority !== before.effectivePriority ||
-        after.fault.tracking !== before.fault.tracking
-      ) {
-        this.#o.logger.info(
-          {
-            instance: inst.name,
-            priority: after.effectivePriority,
-            was: before.effectivePriority,
-            fault: after.fault.tracking,
-            servicesDown: outcome.down,
-          },
-          'VRRP priority changed by health tracking',
-        );
-      }
-    }
+    if (!health || inst.spec.trackHealth.length === 0) return;
+    const outcome = trackedPriority(inst.spec.priority, inst.spec.trackHealth, (s) => health.serviceUp(s));
+    const before = this.#tracked.get(inst) ?? { priority: inst.spec.priority, fault: false, down: [] };
+    this.#tracked.set(inst, outcome);
+    inst.setTracking(outcome);
+    if (outcome.priority === before.priority && outcome.fault === before.fault) return;
+    this.#o.logger.info(
+      {
+        instance: inst.name,
+        priority: outcome.priority,
+        was: before.priority,
+        fault: outcome.fault,
+        servicesDown: outcome.down,
+      },
+      'VRRP priority changed by health tracking',
+    );
   }
 
   /**
@@ -173,10 +172,7 @@ export class HaController {
       for (const l of this.#listeners) l(c);
     });
     this.#instances.set(spec.name, inst);
-    if (o.health && spec.trackHealth.length > 0) {
-      const health = o.health;
-      inst.setTracking(trackedPriority(spec.priority, spec.trackHealth, (s) => health.serviceUp(s)));
-    }
+    this.#track(inst);
     await inst.start();
     o.logger.info(
       {
