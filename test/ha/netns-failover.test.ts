@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseIp } from '../../src/engine/addr.js';
+import { buildAdvert, withIpv4Header } from '../../src/ha/vrrp/advert.js';
 import { masterDownMs } from '../../src/ha/vrrp/timers.js';
+import { sendRawIpv4 } from '../dataplane/packet/raw-ip.js';
 import { rootSkipReason } from '../helpers/env.js';
 import { nsToolPath } from '../helpers/ns-tool.js';
 import { ADDR, createHaLab, type Daemon, type HaLab, isTransition, timeOf, tslvsConfig, VIP } from './lab.js';
@@ -72,6 +75,35 @@ describe('tslvs VRRP failover between namespaces', { skip: skip ?? false, timeou
     };
     assert.equal(status.instances[0]!.state, 'backup');
     assert.equal(status.instances[0]!.master.address, ADDR.a);
+  });
+
+  it('adverts with a wrong TTL, destination or VRID are dropped and counted', async () => {
+    const from = parseIp(ADDR.client);
+    const to = parseIp(ADDR.b);
+    const advert = (vrid: number, ttl: number) => {
+      const spec = {
+        version: 3 as const,
+        vrid,
+        advertIntervalMs: ADVERT_MS,
+        addresses: [parseIp(VIP)],
+        authPass: null,
+      };
+      const packet = Buffer.from(withIpv4Header(buildAdvert(spec, 254, from, to), from, to));
+      packet[8] = ttl;
+      return packet;
+    };
+    sendRawIpv4(h.ns.client, [advert(51, 64), advert(51, 255), advert(52, 255)]);
+    const drops = await eventually(
+      async () =>
+        ((await h.api('b', '/v1/ha/VI_1')) as { counters: { drops: Record<string, number> } }).counters.drops,
+      (d) => d.ttl === 1 && d['cast-mismatch'] === 1 && d['other-vrid'] === 1,
+      3000,
+      'drop counters of b',
+    );
+    assert.equal(drops.checksum, 0);
+    const st = (await h.api('b', '/v1/ha/VI_1')) as { state: string; master: { address: string } };
+    assert.equal(st.state, 'backup', 'none of them was taken for a higher master');
+    assert.equal(st.master.address, ADDR.a);
   });
 
   it('a SIGKILLed master is replaced within 3 x interval + Skew_Time; GARP moves the client', async (t) => {
