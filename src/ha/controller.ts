@@ -8,10 +8,11 @@ import { formatIp } from '../engine/addr.js';
 import type { Timers } from '../health/timers.js';
 import type { CommandRunner } from './command.js';
 import { type Announcer, RawAnnouncer } from './garp.js';
-import { type InstanceStatus, type StateChange, VrrpInstance } from './instance.js';
+import { VrrpInstance } from './instance.js';
 import { ioctlLinkProbe, type LinkProbe } from './link.js';
 import type { HaLogger } from './logger.js';
-import type { VrrpInstanceSpec } from './spec.js';
+import { needsRestart, type VrrpInstanceSpec } from './spec.js';
+import type { InstanceStatus, StateChange } from './status.js';
 import { type TrackOutcome, trackedPriority } from './track.js';
 import { rawTransport } from './transport/index.js';
 import type { TransportFactory } from './transport/types.js';
@@ -41,6 +42,14 @@ export interface HaControllerOptions {
   transportRetryMs?: number;
   /** Link state of each instance's interface (FAULT while down). Default: SIOCGIFFLAGS; null = not watched. */
   linkProbe?: LinkProbe | null;
+}
+
+export interface ApplyHaResult {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  /** Reconfigured in place, state kept. */
+  updated: string[];
 }
 
 export interface HaStatus {
@@ -116,31 +125,38 @@ export class HaController {
   }
 
   /**
-   * Moves to a new set of instances (reload): removed ones stop with a priority-0 handover, new ones
-   * start, changed ones restart (handover first). Unchanged ones keep running untouched.
+   * Moves to a new set of instances (reload), touching only what changed: an instance whose identity
+   * changed (interface, VRID, version, addresses, peers, source, ownership) restarts after a priority-0
+   * handover; one whose behaviour changed (priority, interval, preemption, authentication, announcements,
+   * hooks, tracking) takes the new settings in place, keeping its state; removed ones resign and stop;
+   * new ones start. Applying the same list twice changes nothing.
    */
-  async apply(
-    specs: readonly VrrpInstanceSpec[],
-  ): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
+  async apply(specs: readonly VrrpInstanceSpec[]): Promise<ApplyHaResult> {
     const next = new Map(specs.map((s) => [s.name, s]));
-    const removed: string[] = [];
-    const restarted: string[] = [];
-    const added: string[] = [];
+    const result: ApplyHaResult = { added: [], removed: [], restarted: [], updated: [] };
     for (const [name, inst] of this.#instances) {
       const spec = next.get(name);
-      if (!spec) removed.push(name);
-      else if (!sameSpec(inst.spec, spec)) restarted.push(name);
+      if (!spec) result.removed.push(name);
+      else if (needsRestart(inst.spec, spec)) result.restarted.push(name);
+      else if (JSON.stringify(inst.spec) !== JSON.stringify(spec)) {
+        inst.reconfigure(spec);
+        this.#tracked.delete(inst);
+        this.#track(inst);
+        result.updated.push(name);
+      }
     }
-    for (const name of [...removed, ...restarted]) {
+    for (const name of [...result.removed, ...result.restarted]) {
       await this.#instances.get(name)!.stop({ handover: true });
       this.#instances.delete(name);
     }
     for (const spec of specs) {
       if (this.#instances.has(spec.name)) continue;
-      if (!restarted.includes(spec.name)) added.push(spec.name);
+      if (!result.restarted.includes(spec.name)) result.added.push(spec.name);
       await this.#add(spec);
     }
-    return { added, removed, restarted };
+    if (result.updated.length + result.restarted.length + result.added.length + result.removed.length > 0)
+      this.#o.logger.info({ ...result }, 'VRRP instances reconfigured');
+    return result;
   }
 
   /** Stops every instance; `handover` (default true) resigns with priority 0 for an instant takeover. */
@@ -187,8 +203,4 @@ export class HaController {
       'VRRP instance started',
     );
   }
-}
-
-function sameSpec(a: VrrpInstanceSpec, b: VrrpInstanceSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -113,7 +113,7 @@ export interface AnnounceTiming {
 export class AnnounceSchedule {
   readonly #timers: Timers;
   readonly #announce: () => void;
-  readonly #timing: AnnounceTiming;
+  #timing: AnnounceTiming;
   #handles: unknown[] = [];
   #running = false;
 
@@ -121,6 +121,11 @@ export class AnnounceSchedule {
     this.#announce = announce;
     this.#timing = timing;
     this.#timers = timers;
+  }
+
+  /** New timing (reload): used from the next start(). */
+  setTiming(timing: AnnounceTiming): void {
+    this.#timing = timing;
   }
 
   get running(): boolean {

@@ -41,6 +41,11 @@ export class VipHolder {
     );
   }
 
+  /** New garp_master_* timing (reload), used from the next takeover. */
+  setTiming(timing: AnnounceTiming): void {
+    this.#announce.setTiming(timing);
+  }
+
   get owned(): boolean {
     return this.#owned;
   }

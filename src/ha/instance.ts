@@ -7,7 +7,7 @@
  * The addresses themselves are held by a VipHolder (holder.ts); FAULT comes from health tracking and
  * from the link of the instance's interface (link.ts).
  */
-import { formatIp } from '../engine/addr.js';
+import { formatIp, type IpAddress } from '../engine/addr.js';
 import type { Timers } from '../health/timers.js';
 import { monotonicTimers } from './clock.js';
 import type { CommandRunner } from './command.js';
@@ -18,23 +18,21 @@ import { type LinkProbe, LinkWatch } from './link.js';
 import type { HaLogger } from './logger.js';
 import { NotifyQueue, type NotifyState } from './notify.js';
 import { AdvertReceiver } from './receiver.js';
-import type { VrrpInstanceSpec } from './spec.js';
+import { advertSpecOf, type VrrpInstanceSpec } from './spec.js';
+import type { InstanceStatus, StateChange } from './status.js';
 import type { TrackOutcome } from './track.js';
 import type { TransportFactory, VrrpTransport } from './transport/types.js';
 import type { VipOwner } from './vip.js';
 import { type AdvertSpec, advertDestinations, buildAdvert } from './vrrp/advert.js';
 import { VrrpMachine } from './vrrp/machine.js';
 import type { RxPacket } from './vrrp/receive.js';
-import { type TransitionReason, type VrrpAction, type VrrpEvent, VrrpState } from './vrrp/types.js';
-
-export interface StateChange {
-  instance: string;
-  from: VrrpState;
-  to: VrrpState;
-  reason: TransitionReason;
-  /** Wall-clock ms. */
-  at: number;
-}
+import {
+  type MachineConfig,
+  type TransitionReason,
+  type VrrpAction,
+  type VrrpEvent,
+  VrrpState,
+} from './vrrp/types.js';
 
 export interface InstanceOptions {
   spec: VrrpInstanceSpec;
@@ -53,31 +51,8 @@ export interface InstanceOptions {
   linkProbe?: LinkProbe | null;
 }
 
-export interface InstanceStatus {
-  name: string;
-  interface: string;
-  virtualRouterId: number;
-  version: 2 | 3;
-  state: VrrpState;
-  priority: number;
-  effectivePriority: number;
-  advertIntervalMs: number;
-  masterAdverIntervalMs: number;
-  source: string | null;
-  unicastPeers: string[];
-  /** The master we follow (BACKUP), or null. */
-  master: { address: string; priority: number | null } | null;
-  virtualAddresses: string[];
-  ownsVips: boolean;
-  /** Why the instance is (or would be) in FAULT. */
-  fault: { tracking: boolean; linkDown: boolean; transport: string | null };
-  trackedDown: string[];
-  lastTransition: StateChange | null;
-  counters: InstanceCounters;
-}
-
 export class VrrpInstance {
-  readonly spec: VrrpInstanceSpec;
+  #spec: VrrpInstanceSpec;
   readonly counters: InstanceCounters = newCounters();
   readonly #o: InstanceOptions;
   readonly #timers: Timers;
@@ -85,7 +60,7 @@ export class VrrpInstance {
   readonly #log: HaLogger;
   readonly #notify: NotifyQueue;
   readonly #holder: VipHolder;
-  readonly #advert: AdvertSpec;
+  #advert: AdvertSpec;
   readonly #listeners = new Set<(c: StateChange) => void>();
   readonly #receiver: AdvertReceiver;
   #machine: VrrpMachine | null = null;
@@ -104,7 +79,7 @@ export class VrrpInstance {
 
   constructor(opts: InstanceOptions) {
     this.#o = opts;
-    this.spec = opts.spec;
+    this.#spec = opts.spec;
     this.#timers = opts.timers ?? monotonicTimers;
     this.#wall = opts.wallClock ?? Date.now;
     this.#log = opts.logger;
@@ -122,13 +97,28 @@ export class VrrpInstance {
       isMaster: () => this.#machine?.state === VrrpState.MASTER && !this.#stopped,
       counters: this.counters,
     });
-    this.#advert = {
-      version: opts.spec.version,
-      vrid: opts.spec.virtualRouterId,
-      advertIntervalMs: opts.spec.advertIntervalMs,
-      addresses: opts.spec.virtualAddresses.map((v) => v.addr),
-      authPass: opts.spec.authPass,
-    };
+    this.#advert = advertSpecOf(opts.spec);
+  }
+
+  get spec(): VrrpInstanceSpec {
+    return this.#spec;
+  }
+
+  /**
+   * Takes new settings without a transition (reload): priority, interval, preemption, authentication,
+   * announcements, hooks and tracking. The controller restarts the instance instead when its identity
+   * changes (interface, VRID, version, addresses, peers, source, ownership): see `needsRestart`.
+   */
+  reconfigure(spec: VrrpInstanceSpec): void {
+    this.#spec = spec;
+    this.#advert = advertSpecOf(spec);
+    this.#notify.update(spec.notify);
+    this.#holder.setTiming(spec.garp);
+    this.#priority = spec.priority;
+    if (this.#machine && this.#transport) {
+      this.#machine.reconfigure(this.#machineConfig(this.#transport.source));
+      this.#arm();
+    }
   }
 
   get name(): string {
@@ -234,6 +224,18 @@ export class VrrpInstance {
     };
   }
 
+  #machineConfig(primary: IpAddress): MachineConfig {
+    const s = this.spec;
+    return {
+      version: s.version,
+      priority: s.priority,
+      advertIntervalMs: s.advertIntervalMs,
+      preempt: s.preempt,
+      preemptDelayMs: s.preemptDelayMs,
+      primary,
+    };
+  }
+
   #family(): 4 | 6 {
     return this.spec.virtualAddresses[0]?.addr.family ?? 4;
   }
@@ -262,14 +264,7 @@ export class VrrpInstance {
     t.onReceive((pkt) => this.#receive(pkt));
     if (this.#transportError !== null) this.#log.info({ instance: this.name }, 'VRRP transport open');
     this.#transportError = null;
-    this.#machine = new VrrpMachine({
-      version: this.spec.version,
-      priority: this.spec.priority,
-      advertIntervalMs: this.spec.advertIntervalMs,
-      preempt: this.spec.preempt,
-      preemptDelayMs: this.spec.preemptDelayMs,
-      primary: t.source,
-    });
+    this.#machine = new VrrpMachine(this.#machineConfig(t.source));
     this.#dispatch({ type: 'priority', priority: this.#priority });
     this.#dispatch({ type: 'fault', on: this.#faulted() });
     this.#dispatch({ type: 'startup' });

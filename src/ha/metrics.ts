@@ -4,7 +4,7 @@
  * (`_total` for counters). Plug in with `haMetrics(daemon.ha)`; a daemon without HA exports nothing.
  */
 import type { HaController } from './controller.js';
-import type { InstanceStatus } from './instance.js';
+import type { InstanceStatus } from './status.js';
 import { DROP_REASONS } from './vrrp/receive.js';
 import { VrrpState } from './vrrp/types.js';
 

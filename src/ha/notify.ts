@@ -25,7 +25,7 @@ export interface NotifyEvent {
 export const NOTIFY_TIMEOUT_MS = 30_000;
 
 export class NotifyQueue {
-  readonly #spec: NotifySpec;
+  #spec: NotifySpec;
   readonly #run: CommandRunner;
   readonly #log: HaLogger;
   readonly #timeoutMs: number;
@@ -38,6 +38,11 @@ export class NotifyQueue {
     this.#log = log;
     this.#run = opts.run ?? runCommand;
     this.#timeoutMs = opts.timeoutMs ?? NOTIFY_TIMEOUT_MS;
+  }
+
+  /** New hooks (reload); transitions already queued keep the hooks they were queued with. */
+  update(spec: NotifySpec): void {
+    this.#spec = spec;
   }
 
   /** The argv lists a transition runs, in order (per-state hook first, then the generic one). */

@@ -4,6 +4,7 @@
  * the layer above it, and the daemon's call site checks the two stay compatible.
  */
 import type { IpAddress } from '../engine/addr.js';
+import type { AdvertSpec } from './vrrp/advert.js';
 
 export interface VirtualAddressSpec {
   addr: IpAddress;
@@ -39,4 +40,30 @@ export interface VrrpInstanceSpec {
   /** keepalived garp_master_repeat / garp_master_refresh / garp_master_delay. */
   garp: { repeat: number; refreshMs: number; delayMs: number };
   notify: NotifySpec;
+}
+
+/** The advert fields of an instance. */
+export function advertSpecOf(spec: VrrpInstanceSpec): AdvertSpec {
+  return {
+    version: spec.version,
+    vrid: spec.virtualRouterId,
+    advertIntervalMs: spec.advertIntervalMs,
+    addresses: spec.virtualAddresses.map((v) => v.addr),
+    authPass: spec.authPass,
+  };
+}
+
+/** Whether moving from `a` to `b` changes what the instance is (a restart) rather than how it behaves. */
+export function needsRestart(a: VrrpInstanceSpec, b: VrrpInstanceSpec): boolean {
+  const identity = (s: VrrpInstanceSpec) =>
+    JSON.stringify([
+      s.interface,
+      s.virtualRouterId,
+      s.version,
+      s.unicastSource,
+      s.unicastPeers,
+      s.virtualAddresses,
+      s.priority === 255,
+    ]);
+  return identity(a) !== identity(b);
 }

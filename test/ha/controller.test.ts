@@ -8,10 +8,10 @@ import { type IpAddress, parseIp } from '../../src/engine/addr.js';
 import type { CommandOptions, CommandResult } from '../../src/ha/command.js';
 import { HaController, type HealthSource } from '../../src/ha/controller.js';
 import type { Announcer } from '../../src/ha/garp.js';
-import type { StateChange } from '../../src/ha/instance.js';
 import { RecordingLogger } from '../../src/ha/logger.js';
 import { haMetrics } from '../../src/ha/metrics.js';
 import type { VrrpInstanceSpec } from '../../src/ha/spec.js';
+import type { StateChange } from '../../src/ha/status.js';
 import { FakeLan } from '../../src/ha/transport/fake.js';
 import { RecordingVips } from '../../src/ha/vip.js';
 import { buildAdvert } from '../../src/ha/vrrp/advert.js';
@@ -320,23 +320,46 @@ describe('HaController on a fake LAN', () => {
     await b.ha.stop();
   });
 
-  it('apply(): unchanged instances keep running, changed ones restart, removed ones stop', async () => {
+  it('apply(): unchanged instances untouched, behaviour changes in place, identity changes restart', async () => {
     const lan = new FakeLan();
     const timers = new FakeTimers(0);
     const a = await node(lan, timers, '10.9.0.1', { priority: 150 });
+    const b = await node(lan, timers, '10.9.0.2', { priority: 100 });
     await timers.advance(10_000);
-    const first = a.ha.instance('VI_1');
+    const first = a.ha.instance('VI_1')!;
     const same = await a.ha.apply([spec({ priority: 150 })]);
-    assert.deepEqual(same, { added: [], removed: [], restarted: [] });
+    assert.deepEqual(same, { added: [], removed: [], restarted: [], updated: [] });
     assert.equal(a.ha.instance('VI_1'), first);
-    const changed = await a.ha.apply([spec({ priority: 120 }), spec({ name: 'VI_2', virtualRouterId: 52 })]);
-    assert.deepEqual(changed, { added: ['VI_2'], removed: [], restarted: ['VI_1'] });
+    // A lower priority is taken in place: still the same master, now advertising 90, so b preempts it.
+    const lowered = await a.ha.apply([
+      spec({ priority: 90, notify: { master: ['/other'], backup: null, fault: null } }),
+    ]);
+    assert.deepEqual(lowered, { added: [], removed: [], restarted: [], updated: ['VI_1'] });
+    assert.equal(a.ha.instance('VI_1'), first);
+    assert.equal(state(a), 'master');
+    assert.equal(first.counters.priorityZeroSent, 0, 'no handover for a behaviour change');
+    await timers.advance(masterDownMs(3, 100, 1000) + 1000);
+    assert.equal(state(b), 'master');
+    assert.equal(state(a), 'backup');
+    const moved = await a.ha.apply([
+      spec({
+        priority: 90,
+        virtualAddresses: [{ addr: parseIp('10.9.0.101'), prefixLength: 24, interface: 'eth0' }],
+      }),
+      spec({ name: 'VI_2', virtualRouterId: 52 }),
+    ]);
+    assert.deepEqual(moved, { added: ['VI_2'], removed: [], restarted: ['VI_1'], updated: [] });
     assert.notEqual(a.ha.instance('VI_1'), first);
-    assert.equal(first?.counters.priorityZeroSent, 1, 'the old instance handed over');
-    const removed = await a.ha.apply([spec({ priority: 120 })]);
-    assert.deepEqual(removed, { added: [], removed: ['VI_2'], restarted: [] });
+    const removed = await a.ha.apply([
+      spec({
+        priority: 90,
+        virtualAddresses: [{ addr: parseIp('10.9.0.101'), prefixLength: 24, interface: 'eth0' }],
+      }),
+    ]);
+    assert.deepEqual(removed, { added: [], removed: ['VI_2'], restarted: [], updated: [] });
     assert.equal(a.ha.status().instances.length, 1);
     await a.ha.stop();
+    await b.ha.stop();
   });
 
   it('haMetrics exports the state set, priorities and counters per instance', async () => {

@@ -555,4 +555,17 @@ describe('VRRP timers', () => {
     assert.equal(m.state, 'master');
     assert.equal(m.snapshot().masterAdverIntervalMs, 1000);
   });
+
+  it('reconfigure keeps state and timer; new values apply from the next advert', () => {
+    const m = machineIn('master');
+    const deadline = m.deadline;
+    m.reconfigure({ ...base, priority: 80, advertIntervalMs: 500 });
+    assert.equal(m.state, 'master');
+    assert.equal(m.deadline, deadline);
+    assert.deepEqual(summary(m.handle({ type: 'timer' }, deadline)), ['send 80']);
+    assert.equal(m.deadline, deadline + 500);
+    assert.throws(() => m.reconfigure({ ...base, priority: 255 }), RangeError);
+    assert.throws(() => m.reconfigure({ ...base, version: 2 }), RangeError);
+    assert.throws(() => m.reconfigure({ ...base, priority: 0 }), RangeError);
+  });
 });

@@ -25,7 +25,7 @@ import {
 
 /** Mutable state the handlers work on. */
 interface Ctx {
-  readonly cfg: MachineConfig;
+  cfg: MachineConfig;
   state: VrrpState;
   /** Priority after tracking (clamped 1..254); always 255 for the address owner. */
   effective: number;
@@ -260,13 +260,17 @@ export interface MachineSnapshot {
   faulted: boolean;
 }
 
+function validate(cfg: MachineConfig): void {
+  if (cfg.priority < 1 || cfg.priority > PRIORITY_OWNER || !Number.isInteger(cfg.priority))
+    throw new RangeError(`VRRP priority must be an integer 1..255 (got ${cfg.priority})`);
+  if (!(cfg.advertIntervalMs > 0)) throw new RangeError('advertIntervalMs must be positive');
+}
+
 export class VrrpMachine {
   readonly #c: Ctx;
 
   constructor(cfg: MachineConfig) {
-    if (cfg.priority < 1 || cfg.priority > PRIORITY_OWNER || !Number.isInteger(cfg.priority))
-      throw new RangeError(`VRRP priority must be an integer 1..255 (got ${cfg.priority})`);
-    if (!(cfg.advertIntervalMs > 0)) throw new RangeError('advertIntervalMs must be positive');
+    validate(cfg);
     this.#c = {
       cfg: Object.freeze({ ...cfg }),
       state: VrrpState.INIT,
@@ -280,6 +284,26 @@ export class VrrpMachine {
       masterPriority: null,
       out: [],
     };
+  }
+
+  /**
+   * Takes new settings in place (a reload) without a transition: the state and the running timer stay;
+   * the next advert and the next timer use the new values. The configured priority becomes the effective
+   * one (tracking re-applies its weights afterwards). Changing ownership (255 <-> other) is a restart,
+   * not a reconfiguration: refused with a RangeError, as are impossible values.
+   */
+  reconfigure(cfg: MachineConfig): void {
+    const c = this.#c;
+    validate(cfg);
+    if ((cfg.priority === PRIORITY_OWNER) !== (c.cfg.priority === PRIORITY_OWNER))
+      throw new RangeError('becoming or ceasing to be the address owner needs a restart');
+    if (cfg.version !== c.cfg.version) throw new RangeError('changing the VRRP version needs a restart');
+    const intervalChanged = cfg.advertIntervalMs !== c.cfg.advertIntervalMs;
+    c.cfg = Object.freeze({ ...cfg });
+    c.effective = cfg.priority;
+    if (intervalChanged && (c.state === VrrpState.MASTER || cfg.version === 2))
+      c.masterAdverMs = cfg.advertIntervalMs;
+    if (!cfg.preempt || cfg.preemptDelayMs === 0) c.preemptAt = null;
   }
 
   /** Applies one event at time `now` (ms) and returns the actions to carry out, in order. */
