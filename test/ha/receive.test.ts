@@ -150,6 +150,7 @@ describe('checkAdvert', () => {
       spec({ version: 2 }),
       'interval',
     ],
+    ['v3 Max Adver Int of 0', fromPeer({ advertIntervalMs: 0 }), spec(), 'interval'],
     [
       'v2 wrong password',
       fromPeer({ version: 2, authPass: 'guess' }),

@@ -38,7 +38,7 @@ export const DROP_REASONS = [
   'auth-type',
   /** v2: wrong password. */
   'auth',
-  /** v2: Adver Int differs from ours (RFC 3768 §7.1 MUST discard). */
+  /** v2: Adver Int differs from ours (RFC 3768 §7.1 MUST discard); v3: Max Adver Int of 0. */
   'interval',
   'checksum',
   /** Multicast received by a unicast instance, or unicast by a multicast one (keepalived). */
@@ -96,6 +96,9 @@ export function checkAdvert(pkt: RxPacket, spec: ReceiveSpec): RxVerdict {
     if (spec.authPass !== null && !v.passwordMatches(VrrpRepr.passwordAuth(spec.authPass)))
       return drop('auth');
     if (v.advertIntervalCs * 10 !== spec.advertIntervalMs) return drop('interval');
+  } else if (v.advertIntervalCs === 0) {
+    // A master that never advertises: learning it would make Master_Down_Interval zero.
+    return drop('interval');
   }
   if (!v.verifyChecksum(pseudoSum(spec.version, pkt.src, pkt.dst, v.len))) return drop('checksum');
   if (isMulticast(pkt.dst) === unicast) return drop('cast-mismatch');
