@@ -213,41 +213,19 @@ const setFault: Handler<{ type: 'fault'; on: boolean }> = (c, ev, now) => {
   }
 };
 
+const onAdvertB = backupAdvert as Handler;
+const onAdvertM = masterAdvert as Handler;
+const onPriority = changePriority as Handler;
+const onFault = setFault as Handler;
+
+/** What each state does with each event (RFC 5798 §6.4.1-6.4.3; FAULT and tracking from keepalived). */
+// biome-ignore format: a transition table reads best as a grid
 const TABLE: Table = {
-  //         startup   shutdown        advert                     timer         priority        fault
-  init: {
-    startup,
-    shutdown: ignore,
-    advert: ignore,
-    timer: ignore,
-    priority: changePriority,
-    fault: setFault,
-  },
-  backup: {
-    startup: ignore,
-    shutdown: quietShutdown,
-    advert: backupAdvert as Handler,
-    timer: backupTimer,
-    priority: changePriority as Handler,
-    fault: setFault as Handler,
-  },
-  master: {
-    startup: ignore,
-    shutdown: masterShutdown,
-    advert: masterAdvert as Handler,
-    timer: masterTimer,
-    priority: changePriority as Handler,
-    fault: setFault as Handler,
-  },
-  fault: {
-    startup: ignore,
-    shutdown: quietShutdown,
-    advert: ignore,
-    timer: ignore,
-    priority: changePriority as Handler,
-    fault: setFault as Handler,
-  },
-} as Table;
+  init:   { startup,         shutdown: ignore,         advert: ignore,    timer: ignore,      priority: onPriority, fault: onFault },
+  backup: { startup: ignore, shutdown: quietShutdown,  advert: onAdvertB, timer: backupTimer, priority: onPriority, fault: onFault },
+  master: { startup: ignore, shutdown: masterShutdown, advert: onAdvertM, timer: masterTimer, priority: onPriority, fault: onFault },
+  fault:  { startup: ignore, shutdown: quietShutdown,  advert: ignore,    timer: ignore,      priority: onPriority, fault: onFault },
+};
 
 export interface MachineSnapshot {
   state: VrrpState;
