@@ -7,9 +7,12 @@ import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { formatEndpoint } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
+import { HaController } from '../ha/controller.js';
+import { nonlocalBindProblem } from '../ha/nonlocal-bind.js';
 import type { HealthManagerOptions } from '../health/index.js';
 import { buildRouter } from './api/routes.js';
 import { AdminServer } from './api/server.js';
+import { serviceKey } from './config/diff.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { type ApplyResult, Director } from './director/director.js';
@@ -37,6 +40,8 @@ export class Daemon {
   readonly startedAt = Date.now();
   readonly configFile: string | null;
   adminAddress: AddressInfo | null = null;
+  /** VRRP (null when `ha.vrrp` is empty). */
+  ha: HaController | null = null;
   #stopping: Promise<void> | null = null;
   readonly #env: Readonly<Record<string, string | undefined>>;
 
@@ -87,9 +92,13 @@ export class Daemon {
     director = daemon.director;
     host.start();
     try {
+      const bindProblem = nonlocalBindProblem(config);
+      if (bindProblem) opts.logger.warn(bindProblem);
       await daemon.director.start();
+      await daemon.#syncHa(config);
       daemon.adminAddress = await daemon.admin.listen();
     } catch (err) {
+      await daemon.ha?.stop({ handover: true }).catch(() => undefined);
       await daemon.director.stop(0).catch(() => undefined);
       await daemon.admin.close().catch(() => undefined);
       throw err;
@@ -118,13 +127,38 @@ export class Daemon {
       );
     const { config, warnings } = await loadConfigFile(this.configFile, { env: this.#env });
     for (const w of warnings) this.logger.warn({ file: w.file, line: w.line }, w.message);
-    return this.director.apply(config, opts);
+    const result = await this.director.apply(config, opts);
+    if (!opts.dryRun) await this.#syncHa(config);
+    return result;
+  }
+
+  /** Starts VRRP when the config has instances, or applies the new instance list to the running one. */
+  async #syncHa(config: Config): Promise<void> {
+    if (this.ha) {
+      await this.ha.apply(config.ha.vrrp);
+      return;
+    }
+    if (config.ha.vrrp.length === 0) return;
+    const director = this.director;
+    this.ha = await HaController.start({
+      instances: config.ha.vrrp,
+      logger: this.logger,
+      health: {
+        serviceUp: (name) => {
+          const svc = director.config.services.find((s) => s.name === name);
+          return svc ? director.serviceUp(serviceKey(svc)) : true;
+        },
+        onChange: (listener) => director.onHealthChange(listener),
+      },
+    });
   }
 
   /** Stops accepting, lets connections finish for up to `graceMs`, then exits everything. Idempotent. */
   stop(graceMs: number): Promise<void> {
     this.#stopping ??= (async () => {
       this.logger.info({ graceMs }, 'stopping');
+      // Resign first (VRRP priority 0): the backup takes over after Skew_Time, not Master_Down_Interval.
+      await this.ha?.stop({ handover: true });
       await this.director.stop(graceMs);
       await this.admin.close();
       this.logger.info('stopped');

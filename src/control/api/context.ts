@@ -4,6 +4,7 @@
  */
 import type { DataPlane } from '../../dataplane/types.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
+import type { HaController } from '../../ha/controller.js';
 import { realServerKey as configRsKey, serviceKey } from '../config/diff.js';
 import type { RawObject } from '../config/raw.js';
 import type { Config, RealServerConfig, ServiceConfig } from '../config/types.js';
@@ -19,6 +20,8 @@ export interface ApiHost {
   readonly configFile: string | null;
   readonly startedAt: number;
   reload(opts?: { dryRun?: boolean }): Promise<ApplyResult>;
+  /** The VRRP controller, when the config has instances. */
+  readonly ha: HaController | null;
 }
 
 export const VERSION = '0.1.0';

@@ -4,6 +4,7 @@
  */
 import type { ApiHost } from './context.js';
 import { Router } from './router.js';
+import { registerHaRoutes } from './routes-ha.js';
 import { addRuntimeRoutes } from './routes-runtime.js';
 import { addServiceRoutes } from './routes-services.js';
 import { addSystemRoutes } from './routes-system.js';
@@ -18,5 +19,6 @@ export function buildRouter(host: RouterHost): Router {
   addSystemRoutes(router, host, () => host.env);
   addServiceRoutes(router, host);
   addRuntimeRoutes(router, host);
+  registerHaRoutes(router, host);
   return router;
 }

@@ -124,6 +124,8 @@ function normalizeInstance(
       master: inst.notify?.master ?? null,
       backup: inst.notify?.backup ?? null,
       fault: inst.notify?.fault ?? null,
+      stop: inst.notify?.stop ?? null,
+      any: inst.notify?.any ?? null,
     },
   };
 }

@@ -137,7 +137,13 @@ export const vrrpSchema = z.strictObject({
     })
     .optional(),
   notify: z
-    .strictObject({ master: argv().optional(), backup: argv().optional(), fault: argv().optional() })
+    .strictObject({
+      master: argv().optional(),
+      backup: argv().optional(),
+      fault: argv().optional(),
+      stop: argv().optional(),
+      any: argv().optional(),
+    })
     .optional(),
 });
 

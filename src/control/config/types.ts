@@ -140,12 +140,19 @@ export interface VrrpInstanceConfig {
   /** Empty = multicast (224.0.0.18 / ff02::12). */
   unicastPeers: IpAddress[];
   virtualAddresses: VirtualAddress[];
-  /** Priority change while the service is down; weight 0 = go to FAULT. */
+  /** keepalived track weights: < 0 applies while the service is down, > 0 while it is up; 0 = FAULT while down. */
   trackHealth: { service: string; weight: number }[];
   /** VRRPv2 simple text authentication (RFC 2338 type 1); null = none. */
   authPass: string | null;
   garp: { repeat: number; refreshMs: number; delayMs: number };
-  notify: { master: string[] | null; backup: string[] | null; fault: string[] | null };
+  /** keepalived notify_master/_backup/_fault/_stop (argv as given) and generic `notify` (`any`: + INSTANCE name STATE prio). */
+  notify: {
+    master: string[] | null;
+    backup: string[] | null;
+    fault: string[] | null;
+    stop: string[] | null;
+    any: string[] | null;
+  };
 }
 
 export interface SyncConfig {

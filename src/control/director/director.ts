@@ -62,6 +62,7 @@ export class Director {
   readonly #healthy = new Map<string, boolean>();
   #up = new Map<string, boolean>();
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #healthListeners = new Set<() => void>();
 
   constructor(opts: DirectorOptions) {
     this.#config = opts.config;
@@ -179,6 +180,7 @@ export class Director {
     for (const why of plan.needsRestart) this.#log.warn(why);
     if (before)
       this.#log.info({ changes: plan.changes.length, ops: plan.ops.length }, 'configuration applied');
+    this.#emitHealthChange();
     return { ...result, applied: true };
   }
 
@@ -217,6 +219,23 @@ export class Director {
         { service: svc.name, healthy: healthyCount(svc, this.#lookup), quorum: svc.quorum },
         up ? 'service back above quorum' : 'service below quorum',
       );
+    }
+    this.#emitHealthChange();
+  }
+
+  /** Calls `listener` after every applied health transition or config change (VRRP health tracking). */
+  onHealthChange(listener: () => void): () => void {
+    this.#healthListeners.add(listener);
+    return () => this.#healthListeners.delete(listener);
+  }
+
+  #emitHealthChange(): void {
+    for (const l of this.#healthListeners) {
+      try {
+        l();
+      } catch (err) {
+        this.#log.error({ err }, 'health change listener failed');
+      }
     }
   }
 

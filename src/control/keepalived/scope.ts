@@ -54,8 +54,7 @@ const KNOWN_UNSUPPORTED: Readonly<Record<string, string>> = {
   virtual_rules: 'VRRP-managed rules are not supported',
   virtual_ipaddress_excluded:
     'tslvs has one list of virtual addresses; add them to virtualAddresses if they should move',
-  notify: 'the generic notify script is not supported; use notify_master/backup/fault',
-  notify_stop: 'not supported',
+  notify: 'notify scripts are supported in vrrp_instance only',
   notify_up: 'real-server notify scripts are not supported',
   notify_down: 'real-server notify scripts are not supported',
   quorum_up: 'quorum scripts are not supported',

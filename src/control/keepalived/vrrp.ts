@@ -134,6 +134,8 @@ export function translateVrrpInstance(
     ['notify_master', 'master'],
     ['notify_backup', 'backup'],
     ['notify_fault', 'fault'],
+    ['notify_stop', 'stop'],
+    ['notify', 'any'],
   ] as const) {
     const n = scope.last(keyword);
     const argv = n ? readCommand(n, report) : undefined;

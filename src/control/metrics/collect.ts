@@ -12,6 +12,7 @@
 import { formatEndpoint, formatIp } from '../../engine/addr.js';
 import type { CounterSnapshot } from '../../engine/counters.js';
 import type { EngineSnapshot, ServiceSnapshot } from '../../engine/snapshot.js';
+import { haMetrics } from '../../ha/metrics.js';
 import type { ApiHost } from '../api/context.js';
 import { VERSION } from '../api/context.js';
 import { destKey, indexHealth } from '../api/views.js';
@@ -242,5 +243,9 @@ export async function collectMetrics(host: ApiHost): Promise<string> {
     {},
     host.director.counters.reloadFailures,
   );
+  for (const f of haMetrics(host.ha)) {
+    const fam = m.family(f.name, f.type, f.help);
+    for (const sample of f.samples) fam.add(sample.labels, sample.value);
+  }
   return m.render();
 }

@@ -1,0 +1,51 @@
+/**
+ * Admin API routes for VRRP: `GET /v1/ha` (every instance) and `GET /v1/ha/{instance}`.
+ */
+import { ErrorCodes, TslvsError } from '../../errors.js';
+import type { HaController } from '../../ha/controller.js';
+import type { Router } from './router.js';
+import { any, arr, bool, obj } from './schema-dsl.js';
+
+export function registerHaRoutes(router: Router, daemon: { readonly ha: HaController | null }): void {
+  router.add({
+    method: 'GET',
+    path: '/v1/ha',
+    mutates: false,
+    summary: 'VRRP instances: state, priorities, master seen, counters, last transition',
+    doc: {
+      tags: ['ha'],
+      responses: {
+        200: {
+          description: 'VRRP status',
+          schema: obj({
+            enabled: bool('whether any VRRP instance is configured'),
+            instances: arr(any('an instance status')),
+          }),
+        },
+      },
+    },
+    handler: () => ({
+      body: { enabled: daemon.ha !== null, instances: daemon.ha?.status().instances ?? [] },
+    }),
+  });
+  router.add({
+    method: 'GET',
+    path: '/v1/ha/{instance}',
+    mutates: false,
+    summary: 'One VRRP instance',
+    doc: {
+      tags: ['ha'],
+      params: { instance: 'VRRP instance name' },
+      responses: {
+        200: { description: 'instance status', schema: any('state, priorities, master seen, counters') },
+      },
+    },
+    handler: (req) => {
+      const name = req.params.instance ?? '';
+      const inst = daemon.ha?.instance(name);
+      if (!inst)
+        throw new TslvsError(ErrorCodes.NOT_FOUND, `no VRRP instance named '${name}'`, { instance: name });
+      return { body: inst.status() };
+    },
+  });
+}
