@@ -122,7 +122,7 @@ function sendHeaderSegment(
   copyPacket(p.buf, p.l3Off, b, l3, p.l3HdrLen + l4h);
   if (c.cfg.decrementTtl) decTtl(b, l3, p.af);
   const l4 = l3 + p.l3HdrLen;
-  if (writeHeader(c, conn, false, b, l4 + l4h, n) !== n) return Drop.FRAME_TOO_LARGE;
+  if (writeHeader(c, conn, false, b, l4 + l4h, b.length - l4 - l4h) !== n) return Drop.FRAME_TOO_LARGE;
   b[l4 + 13] = TcpFlag.ACK | TcpFlag.PSH;
   writeU16(b, l4 + 18, 0); // urgent pointer: no URG here
   setL3Len(b, l3, p.af, len);
@@ -194,7 +194,8 @@ export function fnatTcpToServer(
   if (inject === INJECT_SAME) {
     const pay = l4 + l4hOut;
     b.copyWithin(pay + delta, pay, l4 + tcpLen);
-    if (writeHeader(c, conn, false, b, pay, delta) !== delta) return Drop.FRAME_TOO_LARGE;
+    // v1's encoder wants room for its longest line; it writes exactly `delta` bytes for this session.
+    if (writeHeader(c, conn, false, b, pay, b.length - pay) !== delta) return Drop.FRAME_TOO_LARGE;
     // An even length inserted at a 4-byte aligned offset keeps every later byte in its word position.
     if (!p.partial && !fullSum) addBytes(b, at, pay, delta, false);
     l4LengthChanged(b, at, L4Sum.TCP, p.partial, tcpLen, tcpLen + delta);

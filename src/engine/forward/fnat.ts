@@ -18,11 +18,10 @@ import {
   type Forwarder,
   type FwdContext,
   finish,
-  ifaceSource,
-  ifaceSourceOff,
   l4HeaderLen,
   l4Kind,
   offloadProblem,
+  routerSource,
   sizeProblem,
   ttlProblem,
 } from './forwarder.js';
@@ -139,7 +138,7 @@ function translateAcks(c: FwdContext, conn: number, b: Uint8Array, l4: number, a
   const it = c.fnat.opts.reset(c.fnat.tcp.reset(b, l4, p.l4Len));
   while (it.next()) {
     if (it.kind !== 5) continue;
-    for (let q = it.off + 2; q + 8 <= it.off + it.len; q += 4) {
+    for (let q = it.off + 2; q + 4 <= it.off + it.len; q += 4) {
       setWord32(b, q, seqToClient(readU32(b, q), isn, delta, pending), at, p.partial);
     }
   }
@@ -169,8 +168,8 @@ export const fnatForwarder: Forwarder = {
     const p = c.p;
     const conns = c.conns;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
-    const src = ifaceSource(c);
-    const so = ifaceSourceOff(c, p.iface);
+    const src = routerSource(c);
+    const so = 0;
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, src, so);
     if (r !== 0) return r;

@@ -155,14 +155,13 @@ export function finish(c: FwdContext, l3Len: number, l4: number, l4HdrLen: numbe
 }
 
 /**
- * Source address words for ICMP errors the director sends as a router from interface `iface` (read at
- * `ifaceSourceOff`); an interface without an address of the family gives the unspecified address, which
- * Egress.icmpError refuses.
+ * The source for ICMP errors the director sends as a router about a packet it got from `p.saddr` (the
+ * address it would use towards that sender) in `c.eg.src`; all zero — which Egress.icmpError refuses —
+ * when it has none.
  */
-export function ifaceSource(c: FwdContext): ArrayLike<number> {
-  return c.p.af === 4 ? c.cfg.ifV4 : c.cfg.ifV6;
-}
-
-export function ifaceSourceOff(c: FwdContext, iface: number): number {
-  return c.p.af === 4 ? iface : iface * 4;
+export function routerSource(c: FwdContext): Uint32Array {
+  const p = c.p;
+  const s = c.eg.src;
+  if (!c.eg.pickSource(p.af, p.saddr, 0, p.iface)) s.fill(0);
+  return s;
 }

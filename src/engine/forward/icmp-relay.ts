@@ -21,14 +21,7 @@ import { Forwarding } from '../forwarding.js';
 import { Drop, Pass, Stat } from '../pipeline/reasons.js';
 import { newFlowKey } from '../schedulers/scheduler.js';
 import { seqToClient } from './fnat-state.js';
-import {
-  beginCopy,
-  type FwdContext,
-  ifaceSource,
-  ifaceSourceOff,
-  sizeProblem,
-  ttlProblem,
-} from './forwarder.js';
+import { beginCopy, type FwdContext, routerSource, sizeProblem, ttlProblem } from './forwarder.js';
 import { FORWARDERS } from './index.js';
 import { L4Sum, setAddr, setPort, setWord32 } from './rewrite.js';
 
@@ -146,8 +139,8 @@ export class IcmpRelay {
     const svc = conns.svc(conn);
     const co = conn * STRIDE + W.CADDR;
     const lipOff = conns.lip(conn) * 4;
-    const src = inbound ? p.daddr : ifaceSource(c);
-    const so = inbound ? 0 : ifaceSourceOff(c, p.iface);
+    const src = inbound ? p.daddr : routerSource(c);
+    const so = 0;
     let r = ttlProblem(c, src, so);
     if (r !== 0) return r;
     if (c.dests.af[d] !== p.af || (fnat && c.lips === null)) return Drop.FAMILY_MISMATCH;

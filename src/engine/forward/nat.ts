@@ -10,11 +10,10 @@ import {
   type Forwarder,
   type FwdContext,
   finish,
-  ifaceSource,
-  ifaceSourceOff,
   l4HeaderLen,
   l4Kind,
   offloadProblem,
+  routerSource,
   sizeProblem,
   ttlProblem,
 } from './forwarder.js';
@@ -49,8 +48,8 @@ export const natForwarder: Forwarder = {
   toClient(c: FwdContext, conn: number): number {
     const p = c.p;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
-    const src = ifaceSource(c);
-    const so = ifaceSourceOff(c, p.iface);
+    const src = routerSource(c);
+    const so = 0;
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, src, so);
     if (r !== 0) return r;

@@ -2,8 +2,8 @@
  * IP tunnelling (IPVS `ip_vs_tunnel_xmit` / `_v6`): the client's packet, TTL decremented per policy, is
  * wrapped in an outer header to the real server, which decapsulates it and answers the client directly.
  * Outer IPv4 (RFC 2003: protocol 4, or 41 for an IPv6 inner packet) when the real server is IPv4, outer
- * IPv6 (RFC 2473) when it is IPv6. Outer source: the director's address of that family on the output
- * interface; TOS / traffic class copied; DF copied from an IPv4 inner packet; outer TTL = inner TTL (IPVS)
+ * IPv6 (RFC 2473) when it is IPv6. Outer source: the director's address towards the real server (the
+ * connected route's own address, else the output interface's first of that family); TOS / traffic class copied; DF copied from an IPv4 inner packet; outer TTL = inner TTL (IPVS)
  * unless `tunnelTtl` is set. A DF packet that no longer fits gets frag-needed / packet-too-big advertising
  * MTU - outer header (IPVS `ensure_mtu_is_adequate` with the tunnel's reduced MTU).
  *
@@ -65,21 +65,22 @@ export const tunForwarder: Forwarder = {
     if (mac < 0) return -mac;
     const iface = c.eg.outIface;
     const outer = rsAf === 4 ? 20 : 40;
-    if (rsAf === 4 ? !cfg.ifHasV4[iface] : !cfg.ifHasV6[iface]) return Drop.NO_SOURCE_ADDRESS;
+    const eg = c.eg;
+    if (!eg.pickSource(rsAf, c.dests.addr, d * 4, iface)) return Drop.NO_SOURCE_ADDRESS;
     if (outer + p.l3Len > 0xffff) return Drop.FRAME_TOO_LARGE;
     const l4h = l4HeaderLen(p);
     r = sizeProblem(c, iface, outer, l4h, p.daddr, 0);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, mac, outer, 0);
     if (l3 < 0) return -l3;
-    const b = c.eg.buf;
+    const b = eg.buf;
     const inner = l3 + outer;
     const ttl = cfg.tunnelTtl !== 0 ? cfg.tunnelTtl : b[inner + (p.af === 4 ? IPV4.TTL : IPV6.HOP_LIMIT)]!;
     if (rsAf === 4) {
       c.ipIdent = (c.ipIdent + 1) & 0xffff;
-      encapIpip(b, inner, p.l3Len, cfg.ifV4[iface]!, c.dests.addr[d * 4]!, ttl, c.ipIdent, l3);
+      encapIpip(b, inner, p.l3Len, eg.src[0]!, c.dests.addr[d * 4]!, ttl, c.ipIdent, l3);
     } else {
-      writeOuterV6(b, l3, p.l3Len, cfg.ifV6, iface * 4, c.dests.addr, d * 4, ttl);
+      writeOuterV6(b, l3, p.l3Len, eg.src, 0, c.dests.addr, d * 4, ttl);
     }
     return finish(c, outer + p.l3Len, inner + p.l3HdrLen, l4h);
   },

@@ -163,7 +163,7 @@ export function resolveConfig(o: PipelineOptions): ResolvedConfig {
         throw bad(`${where}: ${formatIp(a.address)}/${a.prefixLen}: prefix length must be 1-${bits}`);
       }
       own.push(a.address);
-      connected.push({ prefix: a.address, prefixLen: a.prefixLen, via: null, iface: i });
+      connected.push({ prefix: a.address, prefixLen: a.prefixLen, via: null, iface: i, src: a.address });
       if (a.address.family === 4 && !ifHasV4[i]) {
         ifV4[i] = a.address.words[0];
         ifHasV4[i] = 1;

@@ -31,6 +31,8 @@ export class Egress {
   buf: Uint8Array = new Uint8Array(0);
   frameOff = 0;
   l2Len = 0;
+  /** Set by `pickSource`: the chosen source address (four words; IPv4 in word 0). */
+  readonly src = new Uint32Array(4);
   #sink: FrameSink | null = null;
   #tokens: number;
   #tokensAt = Number.NEGATIVE_INFINITY;
@@ -75,6 +77,31 @@ export class Egress {
     if (mac < 0) return -Drop.NO_NEIGHBOUR;
     this.outIface = iface;
     return mac;
+  }
+
+  /**
+   * Chooses the source address for a packet to `af` address `w[o..]` leaving by `iface` (the connected
+   * route's own address, else the interface's first of the family) into `src`; false when there is none.
+   */
+  pickSource(af: number, w: ArrayLike<number>, o: number, iface: number): boolean {
+    const cfg = this.cfg;
+    const k = cfg.routes.sourceOf(af, w, o);
+    const s = this.src;
+    if (k >= 0) {
+      const rs = cfg.routes.src;
+      s[0] = rs[k]!;
+      s[1] = rs[k + 1]!;
+      s[2] = rs[k + 2]!;
+      s[3] = rs[k + 3]!;
+      return true;
+    }
+    if (af === 4) {
+      s[0] = cfg.ifV4[iface]!;
+      s[1] = s[2] = s[3] = 0;
+      return cfg.ifHasV4[iface] === 1;
+    }
+    for (let i = 0; i < 4; i++) s[i] = cfg.ifV6[iface * 4 + i]!;
+    return cfg.ifHasV6[iface] === 1;
   }
 
   /**
@@ -138,6 +165,7 @@ export class Egress {
   /** Sends an ARP request (IPv4) or a Neighbor Solicitation (IPv6) for `w[o..]` out of `iface`. */
   solicit(af: number, w: ArrayLike<number>, o: number, iface: number): void {
     const cfg = this.cfg;
+    const haveSrc = this.pickSource(af, w, o, iface);
     if (af === 4) {
       const l3 = this.begin(iface, MAC_BROADCAST, EtherType.ARP);
       if (l3 < 0) return;
@@ -149,14 +177,14 @@ export class Egress {
       writeU16(b, l3 + ARP_OFF.OP, 1);
       writeMac(b, l3 + ARP_OFF.SHA, cfg.ifMac[iface]!);
       // Without an IPv4 address here the request is an RFC 5227 probe (sender 0.0.0.0): hosts still answer.
-      writeU32(b, l3 + ARP_OFF.SPA, cfg.ifHasV4[iface] ? cfg.ifV4[iface]! : 0);
+      writeU32(b, l3 + ARP_OFF.SPA, haveSrc ? this.src[0]! : 0);
       writeMac(b, l3 + ARP_OFF.THA, 0);
       writeU32(b, l3 + ARP_OFF.TPA, w[o]!);
       this.commit(ARP_OFF.END, null);
       this.stats[Stat.ARP_REQUESTS]!++;
       return;
     }
-    if (!cfg.ifHasV6[iface]) {
+    if (!haveSrc) {
       this.stats[Stat.SOLICIT_SKIPPED]!++;
       return;
     }
@@ -170,8 +198,8 @@ export class Egress {
       l3,
       Icmpv6Type.NEIGHBOR_SOLICIT,
       0,
-      cfg.ifV6,
-      iface * 4,
+      this.src,
+      0,
       group,
       0,
       w,

@@ -14,6 +14,8 @@ export interface RouteSpec {
   via?: IpAddress | null;
   /** Interface index. */
   iface: number;
+  /** Preferred source address for packets using this route (connected routes: the own address). */
+  src?: IpAddress | null;
 }
 
 export const MAX_ROUTES = 256;
@@ -28,6 +30,9 @@ export class RouteTable {
   /** 1 when the route has a gateway (`gw` words), 0 for on-link. */
   readonly hasGw: Uint8Array;
   readonly gw: Uint32Array;
+  /** 1 when the route has a preferred source (`src` words). */
+  readonly hasSrc: Uint8Array;
+  readonly src: Uint32Array;
 
   constructor(routes: readonly RouteSpec[], interfaceCount: number) {
     if (routes.length > MAX_ROUTES) {
@@ -47,6 +52,8 @@ export class RouteTable {
     this.iface = new Uint8Array(n);
     this.hasGw = new Uint8Array(n);
     this.gw = new Uint32Array(n * 4);
+    this.hasSrc = new Uint8Array(n);
+    this.src = new Uint32Array(n * 4);
     sorted.forEach(({ r }, k) => {
       const masked = maskIp(r.prefix, r.prefixLen);
       this.af[k] = r.prefix.family;
@@ -57,8 +64,10 @@ export class RouteTable {
         const keep = Math.max(0, Math.min(32, r.prefixLen - 32 * w));
         this.mask[k * 4 + w] = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
         this.gw[k * 4 + w] = r.via ? r.via.words[w]! : 0;
+        this.src[k * 4 + w] = r.src ? r.src.words[w]! : 0;
       }
       this.hasGw[k] = r.via ? 1 : 0;
+      this.hasSrc[k] = r.src ? 1 : 0;
     });
   }
 
@@ -82,6 +91,21 @@ export class RouteTable {
     return -1;
   }
 
+  /**
+   * Offset in `src` of the preferred source for packets to `w[o..]`: the route's own, else (one gateway
+   * hop) the one of the route to its gateway; -1 when neither has one.
+   */
+  sourceOf(af: number, w: ArrayLike<number>, o: number): number {
+    const r = this.lookup(af, w, o);
+    if (r < 0) return -1;
+    if (this.hasSrc[r] === 1) return r * 4;
+    if (this.hasGw[r] === 1) {
+      const g = this.lookup(af, this.gw, r * 4);
+      if (g >= 0 && this.hasSrc[g] === 1) return g * 4;
+    }
+    return -1;
+  }
+
   /** Whether `af` address `w[o..]` is on a connected (gateway-less) route of interface `iface`. */
   onLink(af: number, w: ArrayLike<number>, o: number, iface: number): boolean {
     const k = this.lookup(af, w, o);
@@ -100,5 +124,8 @@ function validate(r: RouteSpec, interfaceCount: number): void {
   }
   if (r.via && r.via.family !== (r.prefix.family as Family)) {
     throw new TslvsError(ErrorCodes.CONFIG, `${where}: gateway ${formatIp(r.via)} is of another family`);
+  }
+  if (r.src && r.src.family !== (r.prefix.family as Family)) {
+    throw new TslvsError(ErrorCodes.CONFIG, `${where}: source ${formatIp(r.src)} is of another family`);
   }
 }
