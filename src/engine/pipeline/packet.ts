@@ -200,6 +200,9 @@ function parseL4(p: Packet, v: Views): void {
     }
   } else if (p.proto === IpProto.UDP) {
     p.l4Reason = v.udp.reset(b, o, p.l4Len).check();
+    // Bytes after the datagram inside the IP packet: the kernel would trim them; a forwarder cannot tell
+    // what they are, so such a datagram is not forwarded.
+    if (p.l4Reason === Reason.OK && v.udp.length !== p.l4Len) p.l4Reason = Reason.BAD_UDP_LENGTH;
     if (p.l4Len >= 8) {
       p.portsOk = true;
       p.sport = readU16(b, o);

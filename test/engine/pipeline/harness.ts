@@ -107,7 +107,12 @@ export interface Built {
   sinks: RecordingSink[];
 }
 
-export function build(t: Topology, setup: Setup = {}, capacity = 4096): Built {
+export function build(
+  t: Topology,
+  setup: Setup = {},
+  capacity = 4096,
+  extra: Partial<PipelineOptions> = {},
+): Built {
   const locals: IpAddress[] = t.localAddresses.map(parseIp);
   const balancer = new Balancer({
     conntable: { capacity },
@@ -117,7 +122,7 @@ export function build(t: Topology, setup: Setup = {}, capacity = 4096): Built {
   });
   const log: SentFrame[] = [];
   const sinks = t.interfaces.map((_, i) => new RecordingSink(i, log));
-  const pipeline = new Pipeline(balancer, sinks, pipelineOptions(t, setup));
+  const pipeline = new Pipeline(balancer, sinks, { ...pipelineOptions(t, setup), ...extra });
   for (const s of t.services) {
     const svc = balancer.services.add({
       name: s.name,
