@@ -13,6 +13,7 @@
  * `processBatch` looks the in-direction sessions of a whole batch up at once (ConnTable.lookupInBatch),
  * which is what keeps a 10M-entry table fast.
  */
+import { ErrorCodes, TslvsError } from '../../errors.js';
 import { checksumOk, pseudoSumV4, pseudoSumV6At } from '../../wire/checksum.js';
 import { Icmpv4Code, Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
@@ -71,7 +72,10 @@ export class Pipeline {
     this.balancer = balancer;
     this.config = resolveConfig(options);
     if (sinks.length !== this.config.ifCount) {
-      throw new RangeError(`pipeline: ${sinks.length} sinks for ${this.config.ifCount} interfaces`);
+      throw new TslvsError(
+        ErrorCodes.CONFIG,
+        `pipeline: ${sinks.length} sinks for ${this.config.ifCount} interfaces (one per interface)`,
+      );
     }
     this.neighbours = new NeighbourTable(options.neighbours);
     for (const s of this.config.staticNeighbours) this.neighbours.setStatic(s.address, s.mac);
