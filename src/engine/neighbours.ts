@@ -12,6 +12,7 @@
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { type Family, formatIp, type IpAddress } from './addr.js';
 import { fmix32, mixWord } from './hash.js';
+import { macHiOf, macLoOf, macOf } from './pipeline/words.js';
 
 export interface NeighbourOptions {
   /** Slots (rounded up to a multiple of 4, at least 16). Default 4096. */
@@ -47,10 +48,11 @@ export class NeighbourTable {
   wantRequest = false;
   readonly #sets: number;
   readonly #seed: number;
-  /** Per slot: family (0 = empty), address words, MAC (-1 unresolved), confirmation and request times. */
+  /** Per slot: family (0 = empty), address words, MAC halves (high -1: unresolved), confirmation and request times. */
   readonly #af: Uint8Array;
   readonly #addr: Uint32Array;
-  readonly #mac: Float64Array;
+  readonly #macHi: Int32Array;
+  readonly #macLo: Int32Array;
   readonly #confirmed: Float64Array;
   readonly #requested: Float64Array;
 
@@ -69,17 +71,18 @@ export class NeighbourTable {
     this.#seed = (opts.seed ?? 0x6e656967) >>> 0;
     this.#af = new Uint8Array(this.slots);
     this.#addr = new Uint32Array(this.slots * 4);
-    this.#mac = new Float64Array(this.slots).fill(-1);
+    this.#macHi = new Int32Array(this.slots).fill(-1);
+    this.#macLo = new Int32Array(this.slots);
     this.#confirmed = new Float64Array(this.slots);
     this.#requested = new Float64Array(this.slots).fill(Number.NEGATIVE_INFINITY);
   }
 
   #set(af: number, w: ArrayLike<number>, o: number): number {
-    let h = mixWord(this.#seed ^ af, w[o]!);
+    let h = mixWord(this.#seed ^ af, w[o]! | 0);
     if (af === 6) {
-      h = mixWord(h, w[o + 1]!);
-      h = mixWord(h, w[o + 2]!);
-      h = mixWord(h, w[o + 3]!);
+      h = mixWord(h, w[o + 1]! | 0);
+      h = mixWord(h, w[o + 2]! | 0);
+      h = mixWord(h, w[o + 3]! | 0);
     }
     return (fmix32(h) & (this.#sets - 1)) * WAYS;
   }
@@ -104,7 +107,7 @@ export class NeighbourTable {
     let bestScore = STATIC;
     for (let s = base; s < base + WAYS; s++) {
       if (this.#af[s] === 0) return s;
-      const score = this.#mac[s]! < 0 ? Number.NEGATIVE_INFINITY : this.#confirmed[s]!;
+      const score = this.#macHi[s]! < 0 ? Number.NEGATIVE_INFINITY : this.#confirmed[s]!;
       if (score < bestScore) {
         bestScore = score;
         best = s;
@@ -117,29 +120,44 @@ export class NeighbourTable {
     this.#af[s] = af;
     const b = s * 4;
     for (let i = 0; i < 4; i++) this.#addr[b + i] = af === 4 && i > 0 ? 0 : w[o + i]!;
-    this.#mac[s] = -1;
+    this.#macHi[s] = -1;
     this.#confirmed[s] = 0;
     this.#requested[s] = Number.NEGATIVE_INFINITY;
   }
 
+  /** High 16 bits of the MAC in slot `s` (a `lookup` result). */
+  macHi(s: number): number {
+    return this.#macHi[s]!;
+  }
+
+  /** Low 32 bits (int32) of the MAC in slot `s`. */
+  macLo(s: number): number {
+    return this.#macLo[s]!;
+  }
+
+  /** The MAC in slot `s` as a 48-bit number (control plane). */
+  mac(s: number): number {
+    return macOf(this.#macHi[s]!, this.#macLo[s]!);
+  }
+
   /**
-   * The MAC for `af` address `w[o..]`, or -1. Sets `wantRequest` when a request should go out now (a miss,
-   * or a stale entry) and records it as sent, so the next one waits `retryMs`.
+   * The slot holding the MAC for `af` address `w[o..]` (read it with macHi/macLo/mac), or -1. Sets
+   * `wantRequest` when a request should go out now (a miss, or a stale entry) and records it as sent, so
+   * the next one waits `retryMs`.
    */
   lookup(af: number, w: ArrayLike<number>, o: number, now: number): number {
     this.wantRequest = false;
     const base = this.#set(af, w, o);
     let s = this.#find(af, w, o, base);
     if (s >= 0) {
-      const mac = this.#mac[s]!;
-      if (mac >= 0) {
+      if (this.#macHi[s]! >= 0) {
         const age = now - this.#confirmed[s]!;
-        if (age < this.reachableMs) return mac;
+        if (age < this.reachableMs) return s;
         if (age < this.reachableMs + this.staleMs) {
           this.#maybeRequest(s, now);
-          return mac;
+          return s;
         }
-        this.#mac[s] = -1;
+        this.#macHi[s] = -1;
       }
     } else {
       s = this.#victim(base);
@@ -164,6 +182,19 @@ export class NeighbourTable {
    * the table changed.
    */
   learn(af: number, w: ArrayLike<number>, o: number, mac: number, now: number, create = true): boolean {
+    return this.learnParts(af, w, o, macHiOf(mac), macLoOf(mac), now, create);
+  }
+
+  /** `learn` with the MAC as its high 16 and low 32 bits (the packet path). */
+  learnParts(
+    af: number,
+    w: ArrayLike<number>,
+    o: number,
+    hi: number,
+    lo: number,
+    now: number,
+    create = true,
+  ): boolean {
     const base = this.#set(af, w, o);
     let s = this.#find(af, w, o, base);
     if (s < 0) {
@@ -174,7 +205,8 @@ export class NeighbourTable {
     } else if (this.#confirmed[s] === STATIC) {
       return false;
     }
-    this.#mac[s] = mac;
+    this.#macHi[s] = hi;
+    this.#macLo[s] = lo;
     this.#confirmed[s] = now;
     return true;
   }
@@ -195,7 +227,8 @@ export class NeighbourTable {
       );
     }
     this.#claim(s, address.family, w, 0);
-    this.#mac[s] = mac;
+    this.#macHi[s] = macHiOf(mac);
+    this.#macLo[s] = macLoOf(mac);
     this.#confirmed[s] = STATIC;
   }
 
@@ -204,7 +237,7 @@ export class NeighbourTable {
     const s = this.#find(address.family, address.words, 0, this.#set(address.family, address.words, 0));
     if (s < 0) return false;
     this.#af[s] = 0;
-    this.#mac[s] = -1;
+    this.#macHi[s] = -1;
     return true;
   }
 
@@ -219,7 +252,7 @@ export class NeighbourTable {
         family: af as Family,
         words: [this.#addr[b]!, this.#addr[b + 1]!, this.#addr[b + 2]!, this.#addr[b + 3]!],
       };
-      const mac = this.#mac[s]!;
+      const mac = this.#macHi[s]! < 0 ? -1 : this.mac(s);
       const confirmed = this.#confirmed[s]!;
       const age = now - confirmed;
       let state: NeighbourEntry['state'];

@@ -24,7 +24,7 @@ import { TcpOptionIter } from '../../wire/tcp-options.js';
 
 export class FnatState {
   readonly #capacity: number;
-  #isn: Uint32Array | null = null;
+  #isn: Int32Array | null = null;
   readonly hdr = new ProxyHeader();
   readonly scratch = new Uint8Array(256);
   /** Views over the output frame. */
@@ -40,8 +40,8 @@ export class FnatState {
   }
 
   setIsn(conn: number, v: number): void {
-    this.#isn ??= new Uint32Array(this.#capacity + 1);
-    this.#isn[conn] = v >>> 0;
+    this.#isn ??= new Int32Array(this.#capacity + 1);
+    this.#isn[conn] = v | 0;
   }
 
   /**
@@ -76,9 +76,9 @@ export class FnatState {
   }
 }
 
-/** Client -> RS: the RS's view of client sequence number `s`. */
+/** Client -> RS: the RS's view of client sequence number `s` (as an int32, like every word here). */
 export function seqToServer(s: number, isn: number, delta: number): number {
-  return ((s - isn) | 0) > 0 ? (s + delta) >>> 0 : s;
+  return ((s - isn) | 0) > 0 ? (s + delta) | 0 : s | 0;
 }
 
 /**
@@ -87,7 +87,7 @@ export function seqToServer(s: number, isn: number, delta: number): number {
  */
 export function seqToClient(a: number, isn: number, delta: number, pending: boolean): number {
   const d = (a - isn) | 0;
-  if (d <= 0) return a;
-  if (d >= delta) return (a - delta) >>> 0;
-  return pending ? a : isn;
+  if (d <= 0) return a | 0;
+  if (d >= delta) return (a - delta) | 0;
+  return pending ? a | 0 : isn | 0;
 }

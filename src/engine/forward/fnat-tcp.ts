@@ -14,7 +14,7 @@
  * header again (it is rebuilt from the session, so it is byte-identical). Sequence numbers: see
  * fnat-state.ts. SACK blocks from the real server are translated like acknowledgments, so SACK stays on.
  */
-import { readU32, writeU16 } from '../../wire/bytes.js';
+import { writeU16 } from '../../wire/bytes.js';
 import { checksum, checksumOk, pseudoSumV4At, pseudoSumV6At } from '../../wire/checksum.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
@@ -22,6 +22,7 @@ import { TcpFlag } from '../../wire/tcp.js';
 import { insertToa } from '../../wire/tcp-options.js';
 import { CF, STRIDE, W } from '../conntable/layout.js';
 import { Drop, Stat } from '../pipeline/reasons.js';
+import { rd32 } from '../pipeline/words.js';
 import { seqToServer } from './fnat-state.js';
 import { beginCopy, type FwdContext, finish } from './forwarder.js';
 import {
@@ -148,7 +149,7 @@ export function fnatTcpToServer(
   const cflags = conns.flags(conn);
   const mtu = c.cfg.ifMtu[iface]!;
   const delta = conns.seqDelta(conn);
-  const seq = readU32(p.buf, p.l4Off + 4);
+  const seq = rd32(p.buf, p.l4Off + 4);
   let isn = 0;
   let inject = INJECT_NONE;
   if (delta !== 0) {
@@ -186,7 +187,7 @@ export function fnatTcpToServer(
   let l4hOut = l4h;
   if (toa !== 0) {
     const tcp = st.tcp.reset(b, l4, tcpLen);
-    insertToa(tcp, l4 + tcpLen + toa, c.svcOpts.kind(svc), p.sport, p.af, p.saddr, 0, p.partial);
+    insertToa(tcp, l4 + tcpLen + toa, c.svcOpts.kind(svc), p.sport, p.af, p.saddrI32, 0, p.partial);
     tcpLen += toa;
     l4hOut += toa;
     c.stats[Stat.TOA_INSERTED]!++;
@@ -204,7 +205,7 @@ export function fnatTcpToServer(
   }
   rewriteTuple(c, conn, b, l3, l4, at, L4Sum.TCP);
   if (delta !== 0) {
-    const s = inject === INJECT_SPLIT ? (isn + delta) >>> 0 : seqToServer(seq, isn, delta);
+    const s = inject === INJECT_SPLIT ? (isn + delta) | 0 : seqToServer(seq, isn, delta);
     setWord32(b, l4 + 4, s, at, p.partial);
   }
   if (growth !== 0) setL3Len(b, l3, p.af, p.l3Len + growth);

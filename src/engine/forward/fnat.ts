@@ -5,12 +5,12 @@
  * The client address reaches it by TOA or a PROXY header (fnat-tcp.ts); UDP can carry a PROXY v2 DGRAM
  * header in front of every datagram (HAProxy proxy-protocol.txt §2.2), and never TOA.
  */
-import { readU32 } from '../../wire/bytes.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { PROXY_V2_ADDR_LEN, PROXY_V2_HEADER_LEN } from '../../wire/proxy-protocol.js';
 import { TcpFlag } from '../../wire/tcp.js';
 import { CF, STRIDE, W } from '../conntable/layout.js';
 import { Drop } from '../pipeline/reasons.js';
+import { rd32 } from '../pipeline/words.js';
 import { seqToClient } from './fnat-state.js';
 import { fnatTcpToServer } from './fnat-tcp.js';
 import {
@@ -68,7 +68,7 @@ export function fnatOnCreate(c: FwdContext, conn: number): void {
   if (n <= 0) return;
   conns.setSeqDelta(conn, n);
   conns.setFlag(conn, CF.PROXY_PENDING, true);
-  st.setIsn(conn, readU32(p.buf, p.l4Off + 4) + 1);
+  st.setIsn(conn, rd32(p.buf, p.l4Off + 4) + 1);
 }
 
 function udpToServer(c: FwdContext, conn: number, iface: number, mac: number): number {
@@ -134,12 +134,12 @@ function translateAcks(c: FwdContext, conn: number, b: Uint8Array, l4: number, a
   if (delta === 0 || !(p.tcpFlags & TcpFlag.ACK)) return;
   const isn = c.fnat.isn(conn);
   const pending = (c.conns.flags(conn) & CF.PROXY_PENDING) !== 0;
-  setWord32(b, l4 + 8, seqToClient(readU32(b, l4 + 8), isn, delta, pending), at, p.partial);
+  setWord32(b, l4 + 8, seqToClient(rd32(b, l4 + 8), isn, delta, pending), at, p.partial);
   const it = c.fnat.opts.reset(c.fnat.tcp.reset(b, l4, p.l4Len));
   while (it.next()) {
     if (it.kind !== 5) continue;
     for (let q = it.off + 2; q + 4 <= it.off + it.len; q += 4) {
-      setWord32(b, q, seqToClient(readU32(b, q), isn, delta, pending), at, p.partial);
+      setWord32(b, q, seqToClient(rd32(b, q), isn, delta, pending), at, p.partial);
     }
   }
 }

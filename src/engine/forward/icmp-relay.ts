@@ -10,7 +10,7 @@
  * the inner L4 checksum incrementally), the inner TCP sequence number for Full-NAT PROXY sessions, the
  * outer addresses, and recomputes the ICMP checksum.
  */
-import { readU16, readU32 } from '../../wire/bytes.js';
+import { readU16 } from '../../wire/bytes.js';
 import { checksum, checksumOk, pseudoSumV6At } from '../../wire/checksum.js';
 import { Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto, Ipv4Packet } from '../../wire/ipv4.js';
@@ -19,6 +19,7 @@ import { Reason } from '../../wire/reasons.js';
 import { CF, STRIDE, W } from '../conntable/layout.js';
 import { Forwarding } from '../forwarding.js';
 import { Drop, Pass, Stat } from '../pipeline/reasons.js';
+import { rd32 } from '../pipeline/words.js';
 import { newFlowKey } from '../schedulers/scheduler.js';
 import { seqToClient } from './fnat-state.js';
 import { beginCopy, type FwdContext, routerSource, sizeProblem, ttlProblem } from './forwarder.js';
@@ -187,7 +188,7 @@ export class IcmpRelay {
         const delta = conns.seqDelta(conn);
         if (tcp && delta !== 0) {
           const pending = (conns.flags(conn) & CF.PROXY_PENDING) !== 0;
-          const seq = seqToClient(readU32(b, il4 + 4), c.fnat.isn(conn), delta, pending);
+          const seq = seqToClient(rd32(b, il4 + 4), c.fnat.isn(conn), delta, pending);
           setWord32(b, il4 + 4, seq, at < 0 ? il4 + 4 : at, at < 0);
         }
       }

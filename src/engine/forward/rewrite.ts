@@ -6,7 +6,7 @@
  * pseudo-header sum, linux-packet.md §1.7; IPVS tcp_partial_csum_update). A UDP checksum of 0 over IPv4
  * means "none" and stays 0.
  */
-import { readU16, readU32, writeU16, writeU32 } from '../../wire/bytes.js';
+import { readU16, writeU16 } from '../../wire/bytes.js';
 import {
   csumUpdate16,
   csumUpdate32,
@@ -22,6 +22,7 @@ import {
 } from '../../wire/checksum.js';
 import { IPV4 } from '../../wire/ipv4.js';
 import { IPV6 } from '../../wire/ipv6.js';
+import { rd32, wr32 } from '../pipeline/words.js';
 
 /** Where the L4 checksum of a packet lives and how it is updated. */
 export const L4Sum = Object.freeze({ NONE: 0, TCP: 1, UDP: 2 });
@@ -58,18 +59,18 @@ export function setAddr(
 ): void {
   if (af === 4) {
     const f = l3 + (dst ? IPV4.DST : IPV4.SRC);
-    const o = readU32(b, f);
-    const n = w[wo]! >>> 0;
+    const o = rd32(b, f);
+    const n = w[wo]! | 0;
     if (o === n) return;
-    writeU32(b, f, n);
+    wr32(b, f, n);
     const hc = l3 + IPV4.CHECKSUM;
     writeU16(b, hc, csumUpdate32(readU16(b, hc), o, n));
     update32(b, at, kind, partial, o, n);
     return;
   }
   const f = l3 + (dst ? IPV6.DST : IPV6.SRC);
-  for (let i = 0; i < 4; i++) oldWords[i] = readU32(b, f + 4 * i);
-  for (let i = 0; i < 4; i++) writeU32(b, f + 4 * i, w[wo + i]!);
+  for (let i = 0; i < 4; i++) oldWords[i] = rd32(b, f + 4 * i);
+  for (let i = 0; i < 4; i++) wr32(b, f + 4 * i, w[wo + i]! | 0);
   if (at < 0) return;
   const c = readU16(b, at);
   if (partial) writeU16(b, at, partialCsumUpdateWords(c, oldWords, 0, w, wo, 4));
@@ -96,10 +97,10 @@ export function setPort(
 
 /** Sets a 32-bit TCP header word (sequence or acknowledgment number, a SACK edge). */
 export function setWord32(b: Uint8Array, f: number, v: number, at: number, partial: boolean): void {
-  const o = readU32(b, f);
-  v >>>= 0;
+  const o = rd32(b, f);
+  v |= 0;
   if (o === v) return;
-  writeU32(b, f, v);
+  wr32(b, f, v);
   if (!partial) writeU16(b, at, csumUpdate32(readU16(b, at), o, v));
 }
 

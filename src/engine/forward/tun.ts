@@ -11,11 +11,12 @@
  * could not segment them correctly. Partial checksums pass through with csum_start moved past the outer
  * header.
  */
-import { writeU16, writeU32 } from '../../wire/bytes.js';
+import { writeU16 } from '../../wire/bytes.js';
 import { encapIpip } from '../../wire/ipip.js';
 import { IPV4, IpProto } from '../../wire/ipv4.js';
 import { IPV6 } from '../../wire/ipv6.js';
 import { Drop } from '../pipeline/reasons.js';
+import { wr32 } from '../pipeline/words.js';
 import {
   beginCopy,
   type Forwarder,
@@ -41,13 +42,13 @@ function writeOuterV6(
   const inner = off + 40;
   const v = b[inner]! >>> 4;
   const tc = v === 4 ? b[inner + IPV4.TOS]! : ((b[inner]! & 15) << 4) | (b[inner + 1]! >>> 4);
-  writeU32(b, off, (0x60000000 | (tc << 20)) >>> 0);
+  wr32(b, off, 0x60000000 | (tc << 20));
   writeU16(b, off + IPV6.PAYLOAD_LEN, innerLen);
   b[off + IPV6.NEXT_HEADER] = v === 4 ? IpProto.IPIP : IpProto.IPV6;
   b[off + IPV6.HOP_LIMIT] = hopLimit;
   for (let i = 0; i < 4; i++) {
-    writeU32(b, off + IPV6.SRC + 4 * i, src[so + i]!);
-    writeU32(b, off + IPV6.DST + 4 * i, dst[dof + i]!);
+    wr32(b, off + IPV6.SRC + 4 * i, src[so + i]! | 0);
+    wr32(b, off + IPV6.DST + 4 * i, dst[dof + i]! | 0);
   }
 }
 
@@ -78,7 +79,7 @@ export const tunForwarder: Forwarder = {
     const ttl = cfg.tunnelTtl !== 0 ? cfg.tunnelTtl : b[inner + (p.af === 4 ? IPV4.TTL : IPV6.HOP_LIMIT)]!;
     if (rsAf === 4) {
       c.ipIdent = (c.ipIdent + 1) & 0xffff;
-      encapIpip(b, inner, p.l3Len, eg.src[0]!, c.dests.addr[d * 4]!, ttl, c.ipIdent, l3);
+      encapIpip(b, inner, p.l3Len, eg.src[0]! | 0, c.dests.addr[d * 4]! | 0, ttl, c.ipIdent, l3);
     } else {
       writeOuterV6(b, l3, p.l3Len, eg.src, 0, c.dests.addr, d * 4, ttl);
     }

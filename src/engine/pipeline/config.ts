@@ -7,6 +7,7 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import { formatIp, type IpAddress } from '../addr.js';
 import type { NeighbourOptions } from '../neighbours.js';
 import { type RouteSpec, RouteTable } from './routes.js';
+import { macHiOf, macLoOf } from './words.js';
 
 export interface InterfaceSpec {
   /** Name for messages only. */
@@ -84,6 +85,9 @@ export interface ServicePipelineOptions {
 export interface ResolvedConfig {
   readonly ifCount: number;
   readonly ifMac: Float64Array;
+  /** The MAC as high 16 bits and low 32 bits (int32), for the packet path. */
+  readonly ifMacHi: Int32Array;
+  readonly ifMacLo: Int32Array;
   readonly ifMtu: Uint32Array;
   readonly ifVlan: Uint16Array;
   /** First IPv4 address per interface (u32), valid where ifHasV4 is 1. */
@@ -144,6 +148,8 @@ export function resolveConfig(o: PipelineOptions): ResolvedConfig {
     throw bad('interfaces: give 1-64 interfaces');
   const n = ifs.length;
   const ifMac = new Float64Array(n);
+  const ifMacHi = new Int32Array(n);
+  const ifMacLo = new Int32Array(n);
   const ifMtu = new Uint32Array(n);
   const ifVlan = new Uint16Array(n);
   const ifV4 = new Uint32Array(n);
@@ -155,6 +161,8 @@ export function resolveConfig(o: PipelineOptions): ResolvedConfig {
   ifs.forEach((spec, i) => {
     const where = `interfaces[${i}]${spec.name ? ` (${spec.name})` : ''}`;
     ifMac[i] = macValue(spec.mac, `${where}.mac`);
+    ifMacHi[i] = macHiOf(ifMac[i]!);
+    ifMacLo[i] = macLoOf(ifMac[i]!);
     ifMtu[i] = intIn(spec.mtu, 1500, 68, 65535, `${where}.mtu`);
     ifVlan[i] = intIn(spec.vlan, 0, 0, 4094, `${where}.vlan`);
     for (const a of spec.addresses ?? []) {
@@ -191,6 +199,8 @@ export function resolveConfig(o: PipelineOptions): ResolvedConfig {
   return {
     ifCount: n,
     ifMac,
+    ifMacHi,
+    ifMacLo,
     ifMtu,
     ifVlan,
     ifV4,

@@ -4,7 +4,7 @@
  * VLAN tag in band), the vnet header that carries offload state on, and the ICMP errors the director
  * originates (rate-limited like Linux's icmp_ratelimit).
  */
-import { MAC_BROADCAST, writeMac, writeU16, writeU32 } from '../../wire/bytes.js';
+import { writeU16 } from '../../wire/bytes.js';
 import { finishPartialChecksum } from '../../wire/checksum.js';
 import { EtherType } from '../../wire/ethernet.js';
 import { Icmpv6Type } from '../../wire/icmp.js';
@@ -16,6 +16,7 @@ import { type FrameSink, OutVnet, VnetFlag, type VnetState } from './frame.js';
 import { solicitedNode, writeNdMessage } from './nd.js';
 import type { Packet } from './packet.js';
 import { Drop, Stat } from './reasons.js';
+import { putMac, wr32 } from './words.js';
 
 const ARP_OFF = Object.freeze({ OP: 6, SHA: 8, SPA: 14, THA: 18, TPA: 24, END: 28 });
 
@@ -57,7 +58,8 @@ export class Egress {
   }
 
   /**
-   * The MAC of the next hop towards `af` address `w[o..]` (sets `outIface`), or a negative drop code.
+   * The neighbour slot of the next hop towards `af` address `w[o..]` (sets `outIface`; `begin` takes the
+   * slot), or a negative drop code.
    * `direct`: the address itself is the next hop whatever the route says (DR: IPVS's KNOWN_NH).
    * A miss (or a stale entry) sends an ARP request / NS, at most one per retry interval.
    */
@@ -72,11 +74,11 @@ export class Egress {
       nw = rt.gw;
       no = r * 4;
     }
-    const mac = this.neigh.lookup(af, nw, no, now);
+    const slot = this.neigh.lookup(af, nw, no, now);
     if (this.neigh.wantRequest) this.solicit(af, nw, no, iface);
-    if (mac < 0) return -Drop.NO_NEIGHBOUR;
+    if (slot < 0) return -Drop.NO_NEIGHBOUR;
     this.outIface = iface;
-    return mac;
+    return slot;
   }
 
   /**
@@ -104,11 +106,16 @@ export class Egress {
     return cfg.ifHasV6[iface] === 1;
   }
 
+  /** `beginMac` to the MAC of neighbour slot `slot` (a `toward` result). */
+  begin(iface: number, slot: number, etherType: number): number {
+    return this.beginMac(iface, this.neigh.macHi(slot), this.neigh.macLo(slot), etherType);
+  }
+
   /**
-   * Starts a frame on interface `iface`: acquires a slot and writes Ethernet (+ VLAN tag) to `dstMac`.
-   * Returns the offset of the L3 header in `buf`, or -1 when the ring is full.
+   * Starts a frame on interface `iface`: acquires a slot and writes Ethernet (+ VLAN tag) to the MAC
+   * `hi`:`lo` (words.ts). Returns the offset of the L3 header in `buf`, or -1 when the ring is full.
    */
-  begin(iface: number, dstMac: number, etherType: number): number {
+  beginMac(iface: number, hi: number, lo: number, etherType: number): number {
     const sink = this.sinks[iface]!;
     const off = sink.acquire();
     if (off < 0) return -1;
@@ -116,8 +123,8 @@ export class Egress {
     this.#sink = sink;
     this.buf = b;
     this.frameOff = off;
-    writeMac(b, off, dstMac);
-    writeMac(b, off + 6, this.cfg.ifMac[iface]!);
+    putMac(b, off, hi, lo);
+    putMac(b, off + 6, this.cfg.ifMacHi[iface]!, this.cfg.ifMacLo[iface]!);
     const vid = this.cfg.ifVlan[iface]!;
     if (vid !== 0) {
       writeU16(b, off + 12, EtherType.VLAN);
@@ -167,7 +174,7 @@ export class Egress {
     const cfg = this.cfg;
     const haveSrc = this.pickSource(af, w, o, iface);
     if (af === 4) {
-      const l3 = this.begin(iface, MAC_BROADCAST, EtherType.ARP);
+      const l3 = this.beginMac(iface, 0xffff, -1, EtherType.ARP);
       if (l3 < 0) return;
       const b = this.buf;
       writeU16(b, l3, 1);
@@ -175,11 +182,11 @@ export class Egress {
       b[l3 + 4] = 6;
       b[l3 + 5] = 4;
       writeU16(b, l3 + ARP_OFF.OP, 1);
-      writeMac(b, l3 + ARP_OFF.SHA, cfg.ifMac[iface]!);
+      putMac(b, l3 + ARP_OFF.SHA, cfg.ifMacHi[iface]!, cfg.ifMacLo[iface]!);
       // Without an IPv4 address here the request is an RFC 5227 probe (sender 0.0.0.0): hosts still answer.
-      writeU32(b, l3 + ARP_OFF.SPA, haveSrc ? this.src[0]! : 0);
-      writeMac(b, l3 + ARP_OFF.THA, 0);
-      writeU32(b, l3 + ARP_OFF.TPA, w[o]!);
+      wr32(b, l3 + ARP_OFF.SPA, haveSrc ? this.src[0]! | 0 : 0);
+      putMac(b, l3 + ARP_OFF.THA, 0, 0);
+      wr32(b, l3 + ARP_OFF.TPA, w[o]! | 0);
       this.commit(ARP_OFF.END, null);
       this.stats[Stat.ARP_REQUESTS]!++;
       return;
@@ -190,8 +197,7 @@ export class Egress {
     }
     const group = this.#scratch;
     solicitedNode(w[o + 3]!, group);
-    const dstMac = 0x3333 * 0x1_0000_0000 + group[3]!;
-    const l3 = this.begin(iface, dstMac, EtherType.IPV6);
+    const l3 = this.beginMac(iface, 0x3333, group[3]! | 0, EtherType.IPV6);
     if (l3 < 0) return;
     const n = writeNdMessage(
       this.buf,
@@ -204,7 +210,8 @@ export class Egress {
       0,
       w,
       o,
-      cfg.ifMac[iface]!,
+      cfg.ifMacHi[iface]!,
+      cfg.ifMacLo[iface]!,
     );
     this.commit(n, null);
     this.stats[Stat.ND_SOLICITS]!++;
@@ -244,15 +251,15 @@ export class Egress {
       this.stats[Stat.ICMP_RATE_LIMITED]!++;
       return false;
     }
-    const mac = this.toward(p.af, p.saddr, 0, false, now);
-    if (mac < 0) return false;
+    const slot = this.toward(p.af, p.saddr, 0, false, now);
+    if (slot < 0) return false;
     const iface = this.outIface;
-    const l3 = this.begin(iface, mac, p.af === 4 ? EtherType.IPV4 : EtherType.IPV6);
+    const l3 = this.begin(iface, slot, p.af === 4 ? EtherType.IPV4 : EtherType.IPV6);
     if (l3 < 0) return false;
     const cap = this.sinks[iface]!.capacity - this.l2Len;
     const n =
       p.af === 4
-        ? writeIcmpv4Error(this.buf, l3, cap, type, code, rest, src[so]!, p.buf, p.l3Off, p.l3Len)
+        ? writeIcmpv4Error(this.buf, l3, cap, type, code, rest, src[so]! | 0, p.buf, p.l3Off, p.l3Len)
         : writeIcmpv6Error(this.buf, l3, cap, type, code, rest, src, so, p.buf, p.l3Off, p.l3Len);
     if (n === 0) return false;
     this.commit(n, null);

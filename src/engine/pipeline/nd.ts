@@ -3,11 +3,12 @@
  * Solicitation to resolve a next hop, Neighbor Advertisement for addresses it owns. The wire layer has
  * the ICMPv6 view; the two message bodies are small enough to live here.
  */
-import { readMac, readU16, writeMac, writeU16, writeU32 } from '../../wire/bytes.js';
+import { readU16, writeU16, writeU32 } from '../../wire/bytes.js';
 import { fold, onesSum, pseudoSumV6Words } from '../../wire/checksum.js';
 import { ICMP_HEADER_LEN, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { IPV6, IPV6_HEADER_LEN } from '../../wire/ipv6.js';
+import { putMac } from './words.js';
 
 /** NS/NA body: 4 bytes of flags/reserved, then the 16-byte target, then options. */
 export const ND = Object.freeze({ FLAGS: 4, TARGET: 8, OPTIONS: 24 });
@@ -47,7 +48,8 @@ export function writeNdMessage(
   di: number,
   target: ArrayLike<number>,
   ti: number,
-  mac: number,
+  macHi: number,
+  macLo: number,
 ): number {
   writeU32(b, off, 0x60000000);
   writeU16(b, off + IPV6.PAYLOAD_LEN, ND_MSG_LEN);
@@ -66,16 +68,16 @@ export function writeNdMessage(
   const o = m + ND.OPTIONS;
   b[o] = type === Icmpv6Type.NEIGHBOR_SOLICIT ? NdOpt.SOURCE_LL : NdOpt.TARGET_LL;
   b[o + 1] = 1; // in units of 8 bytes
-  writeMac(b, o + 2, mac);
+  putMac(b, o + 2, macHi, macLo);
   const sum = onesSum(b, m, ND_MSG_LEN, pseudoSumV6Words(src, si, dst, di, IpProto.ICMPV6, ND_MSG_LEN));
   writeU16(b, m + 2, ~fold(sum) & 0xffff);
   return IPV6_HEADER_LEN + ND_MSG_LEN;
 }
 
 /**
- * The MAC in the first link-layer address option of `kind` in an NS/NA body at `m` of `len` bytes, or -1.
- * Options are validated as RFC 4861 §4.6 requires (length > 0, inside the message).
- * Returns -2 when the options are malformed.
+ * Offset of the MAC in the first link-layer address option of `kind` in an NS/NA body at `m` of `len`
+ * bytes, or -1 when there is none; -2 when the options are malformed (RFC 4861 §4.6: length > 0, inside
+ * the message).
  */
 export function ndLinkAddr(b: Uint8Array, m: number, len: number, kind: number): number {
   let p = m + ND.OPTIONS;
@@ -84,7 +86,7 @@ export function ndLinkAddr(b: Uint8Array, m: number, len: number, kind: number):
   while (p + 2 <= end) {
     const l = b[p + 1]! * 8;
     if (l === 0 || p + l > end) return -2;
-    if (b[p] === kind && l >= LL_OPT_LEN && found < 0) found = readMac(b, p + 2);
+    if (b[p] === kind && l >= LL_OPT_LEN && found < 0) found = p + 2;
     p += l;
   }
   return p === end ? found : -2;

@@ -7,7 +7,7 @@
  */
 
 import { ArpOp, ArpPacket } from '../../wire/arp.js';
-import { readMac, readU32, writeMac, writeU16, writeU32 } from '../../wire/bytes.js';
+import { writeU16 } from '../../wire/bytes.js';
 import { checksumOk, pseudoSumV6At } from '../../wire/checksum.js';
 import { EtherType } from '../../wire/ethernet.js';
 import { Icmpv6Type } from '../../wire/icmp.js';
@@ -33,10 +33,10 @@ import {
 } from './nd.js';
 import type { Packet } from './packet.js';
 import { Pass, Stat } from './reasons.js';
+import { macHiAt, macLoAt, putMac, rd32, wr32 } from './words.js';
 
 const PASS_ARP = -(Pass.ARP + 1);
 const PASS_ND = -(Pass.ND + 1);
-const ALL_NODES_MAC = 0x3333_0000_0001;
 
 export class NeighbourInput {
   readonly #cfg: ResolvedConfig;
@@ -87,10 +87,21 @@ export class NeighbourInput {
     return this.answerVips && this.#services.isVip(af, w, o);
   }
 
-  #learn(af: number, w: ArrayLike<number>, mac: number, iface: number, create: boolean, now: number): void {
+  /** Learns the MAC at `b[mo..]` for `af` address `w`. */
+  #learn(
+    af: number,
+    w: ArrayLike<number>,
+    b: Uint8Array,
+    mo: number,
+    iface: number,
+    create: boolean,
+    now: number,
+  ): void {
     if (this.owns(af, w, 0)) return; // never let the network tell us where our own addresses are
     if (create && !this.#cfg.routes.onLink(af, w, 0, iface)) return;
-    if (this.#neigh.learn(af, w, 0, mac, now, create)) this.#stats[Stat.NEIGHBOURS_LEARNED]!++;
+    if (this.#neigh.learnParts(af, w, 0, macHiAt(b, mo), macLoAt(b, mo), now, create)) {
+      this.#stats[Stat.NEIGHBOURS_LEARNED]!++;
+    }
   }
 
   /** An ARP frame: 0 = answered, < 0 pass, > 0 drop code. */
@@ -98,28 +109,32 @@ export class NeighbourInput {
     const a = this.#arp.reset(p.buf, p.l3Off, p.l3Len);
     const r = a.check();
     if (r !== Reason.OK) return r;
-    const sha = a.senderMac;
+    const b = p.buf;
+    const sha = p.l3Off + 8;
     const spa = this.#a;
     const tpa = this.#t;
     spa.fill(0);
     tpa.fill(0);
-    spa[0] = a.senderIp;
-    tpa[0] = a.targetIp;
+    spa[0] = rd32(b, p.l3Off + 14);
+    tpa[0] = rd32(b, p.l3Off + 24);
     if (a.op === ArpOp.REQUEST) {
       if (!this.owns(4, tpa, 0)) {
-        if (spa[0] === tpa[0]) this.#learn(4, spa, sha, p.iface, false, now); // gratuitous
+        if (spa[0] === tpa[0]) this.#learn(4, spa, b, sha, p.iface, false, now); // gratuitous
         return PASS_ARP;
       }
-      if (spa[0] !== 0) this.#learn(4, spa, sha, p.iface, true, now);
-      return this.#arpReply(p.iface, sha, spa[0]!, tpa[0]!) ? 0 : PASS_ARP;
+      if (spa[0] !== 0) this.#learn(4, spa, b, sha, p.iface, true, now);
+      return this.#arpReply(p.iface, b, sha, p.l3Off + 14, p.l3Off + 24) ? 0 : PASS_ARP;
     }
-    this.#learn(4, spa, sha, p.iface, spa[0] !== tpa[0], now);
+    this.#learn(4, spa, b, sha, p.iface, spa[0] !== tpa[0], now);
     return PASS_ARP;
   }
 
-  #arpReply(iface: number, toMac: number, toIp: number, ourIp: number): boolean {
+  /** Answers the request in `rb`: sender MAC at `sha`, sender IP at `spa`, the asked-for address at `tpa`. */
+  #arpReply(iface: number, rb: Uint8Array, sha: number, spa: number, tpa: number): boolean {
     const eg = this.#eg;
-    const l3 = eg.begin(iface, toMac, EtherType.ARP);
+    const hi = macHiAt(rb, sha);
+    const lo = macLoAt(rb, sha);
+    const l3 = eg.beginMac(iface, hi, lo, EtherType.ARP);
     if (l3 < 0) return false;
     const b = eg.buf;
     writeU16(b, l3, 1);
@@ -127,10 +142,10 @@ export class NeighbourInput {
     b[l3 + 4] = 6;
     b[l3 + 5] = 4;
     writeU16(b, l3 + 6, ArpOp.REPLY);
-    writeMac(b, l3 + 8, this.#cfg.ifMac[iface]!);
-    writeU32(b, l3 + 14, ourIp);
-    writeMac(b, l3 + 18, toMac);
-    writeU32(b, l3 + 24, toIp);
+    putMac(b, l3 + 8, this.#cfg.ifMacHi[iface]!, this.#cfg.ifMacLo[iface]!);
+    wr32(b, l3 + 14, rd32(rb, tpa));
+    putMac(b, l3 + 18, hi, lo);
+    wr32(b, l3 + 24, rd32(rb, spa));
     eg.commit(28, null);
     this.#stats[Stat.ARP_REPLIES]!++;
     return true;
@@ -142,30 +157,32 @@ export class NeighbourInput {
     const m = p.l4Off;
     const len = p.l4Len;
     if (p.ttl !== ND_HOP_LIMIT || !isNdMessage(b, m, len) || ndTargetIsMulticast(b, m)) return PASS_ND;
-    if (!checksumOk(b, m, len, pseudoSumV6At(b, p.l3Off, IpProto.ICMPV6, len)))
+    if (!checksumOk(b, m, len, pseudoSumV6At(b, p.l3Off, IpProto.ICMPV6, len))) {
       return Reason.BAD_ICMP_CHECKSUM;
+    }
     const t = this.#t;
-    for (let i = 0; i < 4; i++) t[i] = readU32(b, m + ND.TARGET + 4 * i);
-    const ethSrc = readMac(b, p.frameOff + 6);
+    for (let i = 0; i < 4; i++) t[i] = rd32(b, m + ND.TARGET + 4 * i);
+    const ethSrc = p.frameOff + 6;
     if (b[m] === Icmpv6Type.NEIGHBOR_SOLICIT) {
       const lla = ndLinkAddr(b, m, len, NdOpt.SOURCE_LL);
       if (lla === -2) return PASS_ND;
       const dad = ndUnspecified(b, p.l3Off + 8);
       if (!this.owns(6, t, 0)) return PASS_ND;
-      if (!dad && lla >= 0) this.#learn(6, p.saddr, lla, p.iface, true, now);
-      return this.#advertise(p.iface, dad, dad ? ALL_NODES_MAC : lla >= 0 ? lla : ethSrc, p.saddr)
-        ? 0
-        : PASS_ND;
+      if (!dad && lla >= 0) this.#learn(6, p.saddr, b, lla, p.iface, true, now);
+      // Duplicate address detection (unspecified source): answer to all nodes, 33:33:00:00:00:01.
+      if (dad) return this.#advertise(p.iface, true, 0x3333, 1, p.saddr) ? 0 : PASS_ND;
+      const at = lla >= 0 ? lla : ethSrc;
+      return this.#advertise(p.iface, false, macHiAt(b, at), macLoAt(b, at), p.saddr) ? 0 : PASS_ND;
     }
     const tla = ndLinkAddr(b, m, len, NdOpt.TARGET_LL);
     if (tla === -2) return PASS_ND;
-    this.#learn(6, t, tla >= 0 ? tla : ethSrc, p.iface, (ndFlags(b, m) & NaFlag.SOLICITED) !== 0, now);
+    this.#learn(6, t, b, tla >= 0 ? tla : ethSrc, p.iface, (ndFlags(b, m) & NaFlag.SOLICITED) !== 0, now);
     return PASS_ND;
   }
 
-  #advertise(iface: number, dad: boolean, toMac: number, to: Uint32Array): boolean {
+  #advertise(iface: number, dad: boolean, hi: number, lo: number, to: Uint32Array): boolean {
     const eg = this.#eg;
-    const l3 = eg.begin(iface, toMac, EtherType.IPV6);
+    const l3 = eg.beginMac(iface, hi, lo, EtherType.IPV6);
     if (l3 < 0) return false;
     const flags = NaFlag.ROUTER | NaFlag.OVERRIDE | (dad ? 0 : NaFlag.SOLICITED);
     const n = writeNdMessage(
@@ -179,7 +196,8 @@ export class NeighbourInput {
       0,
       this.#t,
       0,
-      this.#cfg.ifMac[iface]!,
+      this.#cfg.ifMacHi[iface]!,
+      this.#cfg.ifMacLo[iface]!,
     );
     eg.commit(n, null);
     this.#stats[Stat.ND_ADVERTS]!++;

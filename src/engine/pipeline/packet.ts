@@ -4,16 +4,17 @@
  * header is recorded (`l4Reason`) rather than acted on, because only traffic that turns out to be ours
  * is dropped for it — the rest is the kernel's business.
  */
-import { readU16, readU32 } from '../../wire/bytes.js';
-import { EthernetFrame, EtherType } from '../../wire/ethernet.js';
-import { IpProto, Ipv4Packet } from '../../wire/ipv4.js';
+import { checksumOk } from '../../wire/checksum.js';
+import { ETH_HEADER_LEN, EthernetFrame, EtherType, isVlanTpid } from '../../wire/ethernet.js';
+import { IPV4_HEADER_LEN, IpProto, Ipv4Packet } from '../../wire/ipv4.js';
 import { Ipv6Packet } from '../../wire/ipv6.js';
 import { Reason } from '../../wire/reasons.js';
-import { TcpPacket } from '../../wire/tcp.js';
-import { UdpPacket } from '../../wire/udp.js';
+import { TCP_HEADER_LEN, TcpPacket } from '../../wire/tcp.js';
+import { UDP_HEADER_LEN, UdpPacket } from '../../wire/udp.js';
 import type { ResolvedConfig } from './config.js';
 import { type PipelineFrame, RxStatus, VnetFlag } from './frame.js';
 import { Drop, Pass } from './reasons.js';
+import { macHiAt, macLoAt, rd32 } from './words.js';
 
 export const Kind = Object.freeze({ ARP: 1, IP: 2 });
 
@@ -55,6 +56,8 @@ export class Packet {
   portsOk = false;
   readonly saddr = new Uint32Array(4);
   readonly daddr = new Uint32Array(4);
+  /** `saddr` as int32 words (to hand a word to code that takes a number without boxing it). */
+  readonly saddrI32 = new Int32Array(this.saddr.buffer);
   sport = 0;
   dport = 0;
   tcpFlags = 0;
@@ -80,83 +83,101 @@ export class Views {
 /**
  * Parses `f` into `p`. Returns 0 (OK: `p.kind` says ARP or IP), a drop code (> 0) or a pass reason encoded
  * as -(reason + 1).
+ *
+ * The common case (untagged Ethernet, IPv4 without options, TCP/UDP) is read with plain byte maths giving
+ * the same verdicts as the wire views' check(); the views take over for VLAN tags, IPv4 and TCP options
+ * and IPv6 extension chains. (Kept small on purpose: V8 stops inlining in big functions, and every
+ * getter that is not inlined costs a call per packet.)
  */
 export function parseFrame(f: PipelineFrame, p: Packet, v: Views, cfg: ResolvedConfig): number {
   const iface = f.port;
   if (!(iface >= 0 && iface < cfg.ifCount)) return Drop.NO_INTERFACE;
-  const buf = f.buf;
-  p.buf = buf;
-  p.frameOff = f.offset;
-  p.frameLen = f.len;
+  const b = f.buf;
+  const o = f.offset;
+  const len = f.len;
+  const status = f.status;
+  p.buf = b;
+  p.frameOff = o;
+  p.frameLen = len;
   p.iface = iface;
-  p.status = f.status;
-  p.vnetFlags = f.vnetFlags;
+  p.status = status;
+  const vf = f.vnetFlags;
+  p.vnetFlags = vf;
   p.gsoType = f.gsoType;
   p.hdrLen = f.hdrLen;
   p.gsoSize = f.gsoSize;
   p.csumStart = f.csumStart;
   p.csumOffset = f.csumOffset;
-  p.partial = (f.status & RxStatus.CSUMNOTREADY) !== 0 || (f.vnetFlags & VnetFlag.NEEDS_CSUM) !== 0;
+  p.partial = (status & RxStatus.CSUMNOTREADY) !== 0 || (vf & VnetFlag.NEEDS_CSUM) !== 0;
   p.gso = f.gsoType !== 0;
-  p.csumValid = (f.status & RxStatus.CSUM_VALID) !== 0 || (f.vnetFlags & VnetFlag.DATA_VALID) !== 0;
+  p.csumValid = (status & RxStatus.CSUM_VALID) !== 0 || (vf & VnetFlag.DATA_VALID) !== 0;
   p.l4Verified = p.csumValid;
-  const eth = v.eth.reset(buf, f.offset, f.len);
-  const er = eth.check();
-  if (er !== Reason.OK) return er;
-  let vid = 0;
-  if (f.status & RxStatus.VLAN_VALID) {
-    if (eth.vlanCount !== 0) return -(Pass.VLAN + 1);
-    vid = f.vlanTci & 0xfff;
-  } else if (eth.vlanCount === 1) {
+  if (len < ETH_HEADER_LEN) return Reason.TRUNCATED_ETH;
+  let type = (b[o + 12]! << 8) | b[o + 13]!;
+  let l2 = ETH_HEADER_LEN;
+  let vid = status & RxStatus.VLAN_VALID ? f.vlanTci & 0xfff : 0;
+  if (isVlanTpid(type)) {
+    const eth = v.eth.reset(b, o, len);
+    const er = eth.check();
+    if (er !== Reason.OK) return er;
+    if (eth.vlanCount > 1 || status & RxStatus.VLAN_VALID) return -(Pass.VLAN + 1);
     vid = eth.vlanTci(0) & 0xfff;
-  } else if (eth.vlanCount > 1) {
-    return -(Pass.VLAN + 1);
+    type = eth.etherType;
+    l2 = eth.payloadOff - o;
   }
   if (vid !== cfg.ifVlan[iface]) return -(Pass.VLAN + 1);
   // Unicast frames must be addressed to us; broadcast/multicast (ARP, ND) go on to their handlers.
-  if (
-    (buf[f.offset]! & 1) === 0 &&
-    readU16(buf, f.offset) * 0x1_0000_0000 + readU32(buf, f.offset + 2) !== cfg.ifMac[iface]
-  ) {
+  if ((b[o]! & 1) === 0 && (macHiAt(b, o) !== cfg.ifMacHi[iface] || macLoAt(b, o) !== cfg.ifMacLo[iface])) {
     return -(Pass.NOT_OUR_MAC + 1);
   }
-  p.l2Len = eth.payloadOff - f.offset;
-  const type = eth.etherType;
-  if (type === EtherType.IPV4) return parseIpv4(p, v, cfg, eth.payloadOff, eth.payloadLen);
-  if (type === EtherType.IPV6) return parseIpv6(p, v, eth.payloadOff, eth.payloadLen);
+  p.l2Len = l2;
+  if (type === EtherType.IPV4) return parseIpv4(p, v, cfg, o + l2, len - l2);
+  if (type === EtherType.IPV6) return parseIpv6(p, v, o + l2, len - l2);
   if (type === EtherType.ARP) {
     p.kind = Kind.ARP;
-    p.l3Off = eth.payloadOff;
-    p.l3Len = eth.payloadLen;
+    p.l3Off = o + l2;
+    p.l3Len = len - l2;
     return 0;
   }
   return -(Pass.NOT_IP + 1);
 }
 
+/** Ipv4Packet.check() and the header checksum, the option walk left to the view. */
 function parseIpv4(p: Packet, v: Views, cfg: ResolvedConfig, off: number, len: number): number {
-  const ip = v.ip4.reset(p.buf, off, len);
-  const r = ip.check();
-  if (r !== Reason.OK) return r;
-  if (cfg.checksums.verifyIpv4Header && !ip.verifyChecksum()) return Reason.BAD_IP_CHECKSUM;
+  const b = p.buf;
+  if (len < IPV4_HEADER_LEN) return Reason.TRUNCATED_IPV4;
+  const vi = b[off]!;
+  if (vi >>> 4 !== 4) return Reason.BAD_IP_VERSION;
+  const hl = (vi & 15) << 2;
+  if (hl < IPV4_HEADER_LEN) return Reason.BAD_IHL;
+  if (hl > len) return Reason.TRUNCATED_IPV4;
+  if (hl > IPV4_HEADER_LEN) {
+    const r = v.ip4.reset(b, off, len).check();
+    if (r !== Reason.OK) return r;
+  }
+  const total = (b[off + 2]! << 8) | b[off + 3]!;
+  if (total < hl) return Reason.BAD_TOTAL_LENGTH;
+  if (total > len) return Reason.TRUNCATED_IPV4;
+  if (cfg.checksums.verifyIpv4Header && !checksumOk(b, off, hl)) return Reason.BAD_IP_CHECKSUM;
   p.kind = Kind.IP;
   p.af = 4;
   p.l3Off = off;
-  p.l3Len = ip.totalLen;
-  const hl = ip.headerLen;
+  p.l3Len = total;
   p.l3HdrLen = hl;
-  p.ttl = ip.ttl;
-  p.df = ip.dontFrag;
-  p.proto = ip.protocol;
-  p.frag = ip.isFragment;
+  p.ttl = b[off + 8]!;
+  const ff = (b[off + 6]! << 8) | b[off + 7]!;
+  p.df = (ff & 0x4000) !== 0;
+  p.frag = (ff & 0x3fff) !== 0;
+  p.proto = b[off + 9]!;
   p.routed = false;
   const s = p.saddr;
   const d = p.daddr;
-  s[0] = ip.src;
+  s[0] = rd32(b, off + 12);
   s[1] = s[2] = s[3] = 0;
-  d[0] = ip.dst;
+  d[0] = rd32(b, off + 16);
   d[1] = d[2] = d[3] = 0;
   p.l4Off = off + hl;
-  p.l4Len = p.l3Len - hl;
+  p.l4Len = total - hl;
   parseL4(p, v);
   return 0;
 }
@@ -175,14 +196,17 @@ function parseIpv6(p: Packet, v: Views, off: number, len: number): number {
   p.proto = ip.upperProto;
   p.frag = ip.isFragment || !ip.hasL4Header;
   p.routed = ip.routingSegmentsLeft > 0;
-  ip.readSrc(p.saddr);
-  ip.readDst(p.daddr);
+  for (let i = 0; i < 4; i++) {
+    p.saddr[i] = rd32(p.buf, off + 8 + 4 * i);
+    p.daddr[i] = rd32(p.buf, off + 24 + 4 * i);
+  }
   p.l4Off = ip.upperOff;
   p.l4Len = ip.end - ip.upperOff;
   parseL4(p, v);
   return 0;
 }
 
+/** TcpPacket.check() / UdpPacket.check() in byte maths; the TCP option walk is the view's. */
 function parseL4(p: Packet, v: Views): void {
   p.portsOk = false;
   p.sport = p.dport = p.tcpFlags = 0;
@@ -190,23 +214,32 @@ function parseL4(p: Packet, v: Views): void {
   if (p.frag) return;
   const b = p.buf;
   const o = p.l4Off;
+  const len = p.l4Len;
   if (p.proto === IpProto.TCP) {
-    p.l4Reason = v.tcp.reset(b, o, p.l4Len).check();
-    if (p.l4Len >= 20) {
-      p.portsOk = true;
-      p.sport = readU16(b, o);
-      p.dport = readU16(b, o + 2);
-      p.tcpFlags = b[o + 13]!;
+    if (len < TCP_HEADER_LEN) {
+      p.l4Reason = Reason.TRUNCATED_TCP;
+      return;
     }
+    const hl = (b[o + 12]! >>> 4) << 2;
+    if (hl < TCP_HEADER_LEN) p.l4Reason = Reason.BAD_TCP_DOFF;
+    else if (hl > len) p.l4Reason = Reason.TRUNCATED_TCP;
+    else if (hl > TCP_HEADER_LEN) p.l4Reason = v.tcp.reset(b, o, len).check();
+    p.portsOk = true;
+    p.sport = (b[o]! << 8) | b[o + 1]!;
+    p.dport = (b[o + 2]! << 8) | b[o + 3]!;
+    p.tcpFlags = b[o + 13]!;
   } else if (p.proto === IpProto.UDP) {
-    p.l4Reason = v.udp.reset(b, o, p.l4Len).check();
-    // Bytes after the datagram inside the IP packet: the kernel would trim them; a forwarder cannot tell
-    // what they are, so such a datagram is not forwarded.
-    if (p.l4Reason === Reason.OK && v.udp.length !== p.l4Len) p.l4Reason = Reason.BAD_UDP_LENGTH;
-    if (p.l4Len >= 8) {
-      p.portsOk = true;
-      p.sport = readU16(b, o);
-      p.dport = readU16(b, o + 2);
+    if (len < UDP_HEADER_LEN) {
+      p.l4Reason = Reason.TRUNCATED_UDP;
+      return;
     }
+    const ul = (b[o + 4]! << 8) | b[o + 5]!;
+    // Bytes after the datagram inside the IP packet: the kernel would trim them; a forwarder cannot tell
+    // what they are, so such a datagram is not forwarded (BAD_UDP_LENGTH, like a length below 8).
+    if (ul > len) p.l4Reason = Reason.TRUNCATED_UDP;
+    else if (ul !== len) p.l4Reason = Reason.BAD_UDP_LENGTH;
+    p.portsOk = true;
+    p.sport = (b[o]! << 8) | b[o + 1]!;
+    p.dport = (b[o + 2]! << 8) | b[o + 3]!;
   }
 }

@@ -14,7 +14,7 @@
  * which is what keeps a 10M-entry table fast.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { checksumOk, pseudoSumV4, pseudoSumV6At } from '../../wire/checksum.js';
+import { checksumOk, pseudoSumV4At, pseudoSumV6At } from '../../wire/checksum.js';
 import { Icmpv4Code, Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
@@ -63,6 +63,8 @@ export class Pipeline {
   readonly #svcOpts = new ServiceOptionsTable();
   readonly #batch = newFlowBatch();
   readonly #batchOf = new Int16Array(BATCH_MAX);
+  /** Per batch slot: the destination is a VIP (1), is not (0), or was not looked at (-1). */
+  readonly #vip = new Int8Array(BATCH_MAX);
   readonly #parsed = new Int32Array(BATCH_MAX);
   readonly #found = new Uint32Array(BATCH_MAX);
   /** Bumped whenever a session may have been freed: batch lookup results are stale after it. */
@@ -126,7 +128,7 @@ export class Pipeline {
   process(f: PipelineFrame, now: number): number {
     const p = this.#packets[0]!;
     this.#ctx.p = p;
-    return this.#dispatch(parseFrame(f, p, this.#views, this.config), now, -1);
+    return this.#dispatch(parseFrame(f, p, this.#views, this.config), now, -1, -1);
   }
 
   /**
@@ -143,9 +145,12 @@ export class Pipeline {
         const r = parseFrame(frames[base + k]!, p, this.#views, this.config);
         this.#parsed[k] = r;
         this.#batchOf[k] = -1;
+        this.#vip[k] = -1;
         if (r !== 0 || p.kind !== Kind.IP || p.frag || !p.portsOk) continue;
         if (p.proto !== IpProto.TCP && p.proto !== IpProto.UDP) continue;
-        if (!this.balancer.services.isVip(p.af, p.daddr, 0)) continue;
+        const vip = this.balancer.services.isVip(p.af, p.daddr, 0);
+        this.#vip[k] = vip ? 1 : 0;
+        if (!vip) continue;
         batch.proto[m] = p.proto;
         batch.af[m] = p.af;
         batch.sport[m] = p.sport;
@@ -165,7 +170,7 @@ export class Pipeline {
         // is trusted unless a session was freed meanwhile.
         const pre = j >= 0 && this.#epoch === epoch && this.#found[j] !== 0 ? this.#found[j]! : -1;
         this.#ctx.p = this.#packets[k]!;
-        out[base + k] = this.#dispatch(this.#parsed[k]!, now, pre);
+        out[base + k] = this.#dispatch(this.#parsed[k]!, now, pre, this.#vip[k]!);
       }
     }
   }
@@ -198,14 +203,16 @@ export class Pipeline {
     return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
   }
 
-  #dispatch(r: number, now: number, pre: number): number {
+  /** `pre`: the batch lookup's session (-1: look it up); `vip`: isVip already known (1/0) or not (-1). */
+  #dispatch(r: number, now: number, pre: number, vip: number): number {
     if (r !== 0) return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
     const p = this.#ctx.p;
     this.#ctx.now = now;
     if (p.kind === Kind.ARP) return this.#result(this.#neighIn.arp(p, now), Verdict.REPLY);
     const proto = p.proto;
     if (proto === IpProto.TCP || proto === IpProto.UDP) {
-      if (this.balancer.services.isVip(p.af, p.daddr, 0)) return this.#inbound(now, pre);
+      if (vip === 1 || (vip < 0 && this.balancer.services.isVip(p.af, p.daddr, 0)))
+        return this.#inbound(now, pre);
       if (p.frag || !p.portsOk) return this.#pass(Pass.NOT_OURS);
       const conn = this.balancer.conns.lookupOut(proto, p.af, p.saddr, 0, p.sport, p.daddr, 0, p.dport, now);
       return conn === 0 ? this.#pass(Pass.NOT_OURS) : this.#outbound(conn, now);
@@ -233,9 +240,7 @@ export class Pipeline {
       len = (b[p.l4Off + 4]! << 8) | b[p.l4Off + 5]!;
     }
     const pseudo =
-      p.af === 4
-        ? pseudoSumV4(p.saddr[0]!, p.daddr[0]!, p.proto, len)
-        : pseudoSumV6At(b, p.l3Off, p.proto, len);
+      p.af === 4 ? pseudoSumV4At(b, p.l3Off, p.proto, len) : pseudoSumV6At(b, p.l3Off, p.proto, len);
     const ok = checksumOk(b, p.l4Off, len, pseudo);
     p.l4Verified = ok;
     return ok;
