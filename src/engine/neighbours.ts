@@ -46,6 +46,8 @@ export class NeighbourTable {
   readonly retryMs: number;
   /** Set by `lookup`: a request for the looked-up address should be sent now (it was recorded as sent). */
   wantRequest = false;
+  /** Bumped whenever a slot changes address or MAC, so callers may cache slots between changes. */
+  epoch = 0;
   readonly #sets: number;
   readonly #seed: number;
   /** Per slot: family (0 = empty), address words, MAC halves (high -1: unresolved), confirmation and request times. */
@@ -117,6 +119,7 @@ export class NeighbourTable {
   }
 
   #claim(s: number, af: number, w: ArrayLike<number>, o: number): void {
+    this.epoch++;
     this.#af[s] = af;
     const b = s * 4;
     for (let i = 0; i < 4; i++) this.#addr[b + i] = af === 4 && i > 0 ? 0 : w[o + i]!;
@@ -133,6 +136,11 @@ export class NeighbourTable {
   /** Low 32 bits (int32) of the MAC in slot `s`. */
   macLo(s: number): number {
     return this.#macLo[s]!;
+  }
+
+  /** Until when slot `s` may be used without asking again (Infinity for static entries). */
+  reachableUntil(s: number): number {
+    return this.#confirmed[s]! + this.reachableMs;
   }
 
   /** The MAC in slot `s` as a 48-bit number (control plane). */
@@ -158,6 +166,7 @@ export class NeighbourTable {
           return s;
         }
         this.#macHi[s] = -1;
+        this.epoch++;
       }
     } else {
       s = this.#victim(base);
@@ -205,6 +214,7 @@ export class NeighbourTable {
     } else if (this.#confirmed[s] === STATIC) {
       return false;
     }
+    if (this.#macHi[s] !== hi || this.#macLo[s] !== lo) this.epoch++;
     this.#macHi[s] = hi;
     this.#macLo[s] = lo;
     this.#confirmed[s] = now;
@@ -238,6 +248,7 @@ export class NeighbourTable {
     if (s < 0) return false;
     this.#af[s] = 0;
     this.#macHi[s] = -1;
+    this.epoch++;
     return true;
   }
 

@@ -24,13 +24,13 @@ export const drForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, p.daddr, 0);
     if (r !== 0) return r;
-    const mac = c.eg.toward(p.af, c.dests.addr, d * 4, true, c.now);
-    if (mac < 0) return -mac;
+    const nb = c.eg.towardDest(c.dests, d, c.now);
+    if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
     r = sizeProblem(c, iface, 0, l4h, p.daddr, 0);
     if (r !== 0) return r;
-    const l3 = beginCopy(c, iface, mac, 0, 0);
+    const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;
     return finish(c, p.l3Len, l3 + p.l3HdrLen, l4h);
   },

@@ -109,7 +109,7 @@ function sendHeaderSegment(
   c: FwdContext,
   conn: number,
   iface: number,
-  mac: number,
+  nb: number,
   l4h: number,
   n: number,
 ): number {
@@ -117,7 +117,7 @@ function sendHeaderSegment(
   const eg = c.eg;
   const len = p.l3HdrLen + l4h + n;
   if (len > eg.l3Room(iface)) return Drop.FRAME_TOO_LARGE;
-  const l3 = eg.begin(iface, mac, p.af === 4 ? 0x0800 : 0x86dd);
+  const l3 = eg.begin(iface, nb, p.af === 4 ? 0x0800 : 0x86dd);
   if (l3 < 0) return Drop.TX_FULL;
   const b = eg.buf;
   copyPacket(p.buf, p.l3Off, b, l3, p.l3HdrLen + l4h);
@@ -134,13 +134,7 @@ function sendHeaderSegment(
   return 0;
 }
 
-export function fnatTcpToServer(
-  c: FwdContext,
-  conn: number,
-  iface: number,
-  mac: number,
-  l4h: number,
-): number {
+export function fnatTcpToServer(c: FwdContext, conn: number, iface: number, nb: number, l4h: number): number {
   const p = c.p;
   const conns = c.conns;
   const st = c.fnat;
@@ -175,10 +169,10 @@ export function fnatTcpToServer(
   const fullSum = inject === INJECT_SAME && !p.partial && (delta & 1) === 1;
   if (fullSum && !inputChecksumOk(c)) return Reason.BAD_TCP_CHECKSUM;
   if (inject === INJECT_SPLIT) {
-    const r = sendHeaderSegment(c, conn, iface, mac, l4h, delta);
+    const r = sendHeaderSegment(c, conn, iface, nb, l4h, delta);
     if (r !== 0) return r;
   }
-  const l3 = beginCopy(c, iface, mac, 0, growth);
+  const l3 = beginCopy(c, iface, nb, 0, growth);
   if (l3 < 0) return -l3;
   const b = c.eg.buf;
   const l4 = l3 + p.l3HdrLen;

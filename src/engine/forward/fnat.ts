@@ -71,7 +71,7 @@ export function fnatOnCreate(c: FwdContext, conn: number): void {
   st.setIsn(conn, rd32(p.buf, p.l4Off + 4) + 1);
 }
 
-function udpToServer(c: FwdContext, conn: number, iface: number, mac: number): number {
+function udpToServer(c: FwdContext, conn: number, iface: number, nb: number): number {
   const p = c.p;
   const conns = c.conns;
   const svc = conns.svc(conn);
@@ -81,7 +81,7 @@ function udpToServer(c: FwdContext, conn: number, iface: number, mac: number): n
     const r = sizeProblem(c, iface, n, 8, p.daddr, 0);
     if (r !== 0) return r === Drop.TOO_BIG ? Drop.PROXY_NO_ROOM : r;
   }
-  const l3 = beginCopy(c, iface, mac, 0, n);
+  const l3 = beginCopy(c, iface, nb, 0, n);
   if (l3 < 0) return -l3;
   const b = c.eg.buf;
   const l4 = l3 + p.l3HdrLen;
@@ -154,14 +154,14 @@ export const fnatForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, p.daddr, 0);
     if (r !== 0) return r;
-    const mac = c.eg.toward(p.af, c.dests.addr, d * 4, false, c.now);
-    if (mac < 0) return -mac;
+    const nb = c.eg.towardDest(c.dests, d, c.now);
+    if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
     r = sizeProblem(c, iface, 0, l4h, p.daddr, 0);
     if (r !== 0) return r;
-    if (p.proto === IpProto.TCP) return fnatTcpToServer(c, conn, iface, mac, l4h);
-    return udpToServer(c, conn, iface, mac);
+    if (p.proto === IpProto.TCP) return fnatTcpToServer(c, conn, iface, nb, l4h);
+    return udpToServer(c, conn, iface, nb);
   },
 
   toClient(c: FwdContext, conn: number): number {
@@ -174,13 +174,13 @@ export const fnatForwarder: Forwarder = {
     if (r === 0) r = ttlProblem(c, src, so);
     if (r !== 0) return r;
     const co = conn * STRIDE + W.CADDR;
-    const mac = c.eg.toward(p.af, conns.e, co, false, c.now);
-    if (mac < 0) return -mac;
+    const nb = c.eg.toward(p.af, conns.e, co, false, c.now);
+    if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
     r = sizeProblem(c, iface, 0, l4h, src, so);
     if (r !== 0) return r;
-    const l3 = beginCopy(c, iface, mac, 0, 0);
+    const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;
     const b = c.eg.buf;
     const l4 = l3 + p.l3HdrLen;

@@ -119,14 +119,14 @@ export function l4HeaderLen(p: Packet): number {
 }
 
 /**
- * Starts the output frame towards `mac` on `iface` and copies the L3 packet into it (leaving `headroom`
+ * Starts the output frame towards neighbour slot `nb` on `iface` and copies the L3 packet into it (leaving `headroom`
  * bytes before it for an outer header, and room for `growth` more bytes), decrementing the TTL per
  * policy. Returns the L3 offset of the copy in `c.eg.buf`, or a negative drop code.
  */
 export function beginCopy(
   c: FwdContext,
   iface: number,
-  mac: number,
+  nb: number,
   headroom: number,
   growth: number,
 ): number {
@@ -134,7 +134,7 @@ export function beginCopy(
   const eg = c.eg;
   if (headroom + p.l3Len + growth > eg.l3Room(iface)) return -Drop.FRAME_TOO_LARGE;
   const etherType = headroom === 0 ? (p.af === 4 ? 0x0800 : 0x86dd) : headroom === 20 ? 0x0800 : 0x86dd;
-  const l3 = eg.begin(iface, mac, etherType);
+  const l3 = eg.begin(iface, nb, etherType);
   if (l3 < 0) return -Drop.TX_FULL;
   const inner = l3 + headroom;
   copyPacket(p.buf, p.l3Off, eg.buf, inner, p.l3Len);

@@ -145,15 +145,15 @@ export class IcmpRelay {
     let r = ttlProblem(c, src, so);
     if (r !== 0) return r;
     if (c.dests.af[d] !== p.af || (fnat && c.lips === null)) return Drop.FAMILY_MISMATCH;
-    const mac = inbound
+    const nb = inbound
       ? c.eg.toward(p.af, c.dests.addr, d * 4, false, c.now)
       : fnat
         ? c.eg.toward(p.af, conns.e, co, false, c.now)
         : c.eg.toward(p.af, p.daddr, 0, false, c.now);
-    if (mac < 0) return -mac;
+    if (nb < 0) return -nb;
     r = sizeProblem(c, c.eg.outIface, 0, 0, src, so);
     if (r !== 0) return r;
-    const l3 = beginCopy(c, c.eg.outIface, mac, 0, 0);
+    const l3 = beginCopy(c, c.eg.outIface, nb, 0, 0);
     if (l3 < 0) return -l3;
     const b = c.eg.buf;
     const m = l3 + p.l3HdrLen;

@@ -62,8 +62,8 @@ export const tunForwarder: Forwarder = {
     if (r !== 0) return r;
     const d = c.conns.dest(conn);
     const rsAf = c.dests.af[d]!;
-    const mac = c.eg.toward(rsAf, c.dests.addr, d * 4, false, c.now);
-    if (mac < 0) return -mac;
+    const nb = c.eg.towardDest(c.dests, d, c.now);
+    if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const outer = rsAf === 4 ? 20 : 40;
     const eg = c.eg;
@@ -72,7 +72,7 @@ export const tunForwarder: Forwarder = {
     const l4h = l4HeaderLen(p);
     r = sizeProblem(c, iface, outer, l4h, p.daddr, 0);
     if (r !== 0) return r;
-    const l3 = beginCopy(c, iface, mac, outer, 0);
+    const l3 = beginCopy(c, iface, nb, outer, 0);
     if (l3 < 0) return -l3;
     const b = eg.buf;
     const inner = l3 + outer;

@@ -10,6 +10,8 @@ import { EtherType } from '../../wire/ethernet.js';
 import { Icmpv6Type } from '../../wire/icmp.js';
 import { writeIcmpv4Error, writeIcmpv6Error } from '../../wire/icmp-errors.js';
 import { IpProto } from '../../wire/ipv4.js';
+import type { DestTable } from '../dest-table.js';
+import { Forwarding } from '../forwarding.js';
 import type { NeighbourTable } from '../neighbours.js';
 import type { ResolvedConfig } from './config.js';
 import { type FrameSink, OutVnet, VnetFlag, type VnetState } from './frame.js';
@@ -35,6 +37,16 @@ export class Egress {
   /** Set by `pickSource`: the chosen source address (four words; IPv4 in word 0). */
   readonly src = new Uint32Array(4);
   #sink: FrameSink | null = null;
+  /** Next hop per real server (dest id): slot, interface, validity, the address it was for. */
+  #cSlot = new Int32Array(0);
+  #cIface = new Uint8Array(0);
+  #cEpoch = new Float64Array(0);
+  #cUntil = new Float64Array(0);
+  #cAddr = new Uint32Array(0);
+  /** Next hop per gateway route. */
+  readonly #gSlot: Int32Array;
+  readonly #gEpoch: Float64Array;
+  readonly #gUntil: Float64Array;
   #tokens: number;
   #tokensAt = Number.NEGATIVE_INFINITY;
   readonly #scratch = new Uint32Array(4);
@@ -45,6 +57,9 @@ export class Egress {
     this.neigh = neigh;
     this.stats = stats;
     this.#tokens = cfg.icmpBurst;
+    this.#gSlot = new Int32Array(cfg.routes.size);
+    this.#gEpoch = new Float64Array(cfg.routes.size).fill(-1);
+    this.#gUntil = new Float64Array(cfg.routes.size);
   }
 
   /** Bytes of L2 header on interface `i`. */
@@ -68,17 +83,71 @@ export class Egress {
     const r = rt.lookup(af, w, o);
     if (r < 0) return -Drop.NO_ROUTE;
     const iface = rt.iface[r]!;
-    let nw: ArrayLike<number> = w;
-    let no = o;
-    if (!direct && rt.hasGw[r] === 1) {
-      nw = rt.gw;
-      no = r * 4;
+    const viaGw = !direct && rt.hasGw[r] === 1;
+    const neigh = this.neigh;
+    // A gateway is the next hop of every destination behind it: its slot is kept per route.
+    if (viaGw && this.#gEpoch[r] === neigh.epoch && now < this.#gUntil[r]!) {
+      this.outIface = iface;
+      return this.#gSlot[r]!;
     }
-    const slot = this.neigh.lookup(af, nw, no, now);
-    if (this.neigh.wantRequest) this.solicit(af, nw, no, iface);
+    const nw = viaGw ? rt.gw : w;
+    const no = viaGw ? r * 4 : o;
+    const slot = neigh.lookup(af, nw, no, now);
+    if (neigh.wantRequest) this.solicit(af, nw, no, iface);
     if (slot < 0) return -Drop.NO_NEIGHBOUR;
+    if (viaGw) {
+      this.#gSlot[r] = slot;
+      this.#gEpoch[r] = neigh.epoch;
+      this.#gUntil[r] = neigh.reachableUntil(slot);
+    }
     this.outIface = iface;
     return slot;
+  }
+
+  /**
+   * `toward` the real server `d` (its address in `dests`), with the answer cached per dest until the
+   * neighbour table changes or the entry needs refreshing: the per-packet route and neighbour lookups of
+   * the in-direction become a few compares. Always the direct next hop (DR) or always via routes.
+   */
+  towardDest(dests: DestTable, d: number, now: number): number {
+    const a = dests.addr;
+    const b = d * 4;
+    if (
+      d < this.#cSlot.length &&
+      this.#cEpoch[d] === this.neigh.epoch &&
+      now < this.#cUntil[d]! &&
+      this.#cAddr[b] === a[b] &&
+      this.#cAddr[b + 1] === a[b + 1] &&
+      this.#cAddr[b + 2] === a[b + 2] &&
+      this.#cAddr[b + 3] === a[b + 3]
+    ) {
+      this.outIface = this.#cIface[d]!;
+      return this.#cSlot[d]!;
+    }
+    const direct = dests.fwd[d] === Forwarding.DR;
+    const slot = this.toward(dests.af[d]!, a, b, direct, now);
+    if (slot < 0) return slot;
+    if (d >= this.#cSlot.length) this.#growCache(d + 1);
+    this.#cSlot[d] = slot;
+    this.#cIface[d] = this.outIface;
+    this.#cEpoch[d] = this.neigh.epoch;
+    this.#cUntil[d] = this.neigh.reachableUntil(slot);
+    for (let i = 0; i < 4; i++) this.#cAddr[b + i] = a[b + i]!;
+    return slot;
+  }
+
+  #growCache(n: number): void {
+    const cap = Math.max(n, this.#cSlot.length * 2, 16);
+    const g = <T extends Int32Array | Uint8Array | Float64Array | Uint32Array>(x: T, len: number): T => {
+      const y = new (x.constructor as new (n: number) => T)(len);
+      y.set(x);
+      return y;
+    };
+    this.#cSlot = g(this.#cSlot, cap);
+    this.#cIface = g(this.#cIface, cap);
+    this.#cEpoch = g(this.#cEpoch, cap).fill(-1, this.#cEpoch.length);
+    this.#cUntil = g(this.#cUntil, cap);
+    this.#cAddr = g(this.#cAddr, cap * 4);
   }
 
   /**

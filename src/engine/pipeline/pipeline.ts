@@ -10,8 +10,8 @@
  *   anything else                      -> pass (the kernel sees every frame anyway)
  *
  * Nothing here allocates per frame: one Packet per batch slot, reused views, typed-array counters.
- * `processBatch` looks the in-direction sessions of a whole batch up at once (ConnTable.lookupInBatch),
- * which is what keeps a 10M-entry table fast.
+ * `processBatch` looks the sessions of a whole batch up at once (batch.ts), which is what keeps a
+ * 10M-entry table fast.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import { checksumOk, pseudoSumV4At, pseudoSumV6At } from '../../wire/checksum.js';
@@ -19,13 +19,14 @@ import { Icmpv4Code, Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
 import { type Balancer, BalancerStat } from '../balancer.js';
-import { BATCH_MAX, newFlowBatch } from '../conntable/hash-index.js';
+import { BATCH_MAX } from '../conntable/hash-index.js';
 import { CF } from '../conntable/layout.js';
 import { Dir, TcpState } from '../conntable/tcp-states.js';
 import { IcmpRelay } from '../forward/icmp-relay.js';
 import { FnatState, FORWARDERS, type FwdContext, fnatOnCreate } from '../forward/index.js';
 import { Forwarding } from '../forwarding.js';
 import { NeighbourTable } from '../neighbours.js';
+import { BatchLookups } from './batch.js';
 import {
   type PipelineOptions,
   type ResolvedConfig,
@@ -61,14 +62,12 @@ export class Pipeline {
   readonly #neighIn: NeighbourInput;
   readonly #icmp = new IcmpRelay();
   readonly #svcOpts = new ServiceOptionsTable();
-  readonly #batch = newFlowBatch();
-  readonly #batchOf = new Int16Array(BATCH_MAX);
-  /** Per batch slot: the destination is a VIP (1), is not (0), or was not looked at (-1). */
-  readonly #vip = new Int8Array(BATCH_MAX);
+  readonly #look = new BatchLookups();
   readonly #parsed = new Int32Array(BATCH_MAX);
-  readonly #found = new Uint32Array(BATCH_MAX);
   /** Bumped whenever a session may have been freed: batch lookup results are stale after it. */
   #epoch = 0;
+  /** Bumped whenever a session is created: a batch lookup's miss may be stale after it. */
+  #created = 0;
 
   constructor(balancer: Balancer, sinks: readonly FrameSink[], options: PipelineOptions) {
     this.balancer = balancer;
@@ -136,41 +135,22 @@ export class Pipeline {
    * to `out[k]`. The in-direction sessions of the batch are looked up together first.
    */
   processBatch(frames: readonly PipelineFrame[], count: number, now: number, out: Uint8Array): void {
+    const look = this.#look;
+    const services = this.balancer.services;
     for (let base = 0; base < count; base += BATCH_MAX) {
       const n = Math.min(BATCH_MAX, count - base);
-      const batch = this.#batch;
-      let m = 0;
+      look.reset();
       for (let k = 0; k < n; k++) {
         const p = this.#packets[k]!;
         const r = parseFrame(frames[base + k]!, p, this.#views, this.config);
         this.#parsed[k] = r;
-        this.#batchOf[k] = -1;
-        this.#vip[k] = -1;
-        if (r !== 0 || p.kind !== Kind.IP || p.frag || !p.portsOk) continue;
-        if (p.proto !== IpProto.TCP && p.proto !== IpProto.UDP) continue;
-        const vip = this.balancer.services.isVip(p.af, p.daddr, 0);
-        this.#vip[k] = vip ? 1 : 0;
-        if (!vip) continue;
-        batch.proto[m] = p.proto;
-        batch.af[m] = p.af;
-        batch.sport[m] = p.sport;
-        batch.dport[m] = p.dport;
-        for (let w = 0; w < 4; w++) {
-          batch.saddr[m * 4 + w] = p.saddr[w]!;
-          batch.daddr[m * 4 + w] = p.daddr[w]!;
-        }
-        this.#batchOf[k] = m++;
+        look.add(k, r, p, services);
       }
-      batch.count = m;
-      if (m > 0) this.balancer.conns.lookupInBatch(batch, this.#found, now);
-      const epoch = this.#epoch;
+      look.run(this.balancer.conns, now, this.#epoch, this.#created);
       for (let k = 0; k < n; k++) {
-        const j = this.#batchOf[k]!;
-        // A miss is looked up again (an earlier frame of the batch may have created the session); a hit
-        // is trusted unless a session was freed meanwhile.
-        const pre = j >= 0 && this.#epoch === epoch && this.#found[j] !== 0 ? this.#found[j]! : -1;
         this.#ctx.p = this.#packets[k]!;
-        out[base + k] = this.#dispatch(this.#parsed[k]!, now, pre, this.#vip[k]!);
+        const pre = look.pre(k, this.#epoch, this.#created);
+        out[base + k] = this.#dispatch(this.#parsed[k]!, now, pre, look.vip[k]!);
       }
     }
   }
@@ -203,7 +183,10 @@ export class Pipeline {
     return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
   }
 
-  /** `pre`: the batch lookup's session (-1: look it up); `vip`: isVip already known (1/0) or not (-1). */
+  /**
+   * `pre`: the batch lookup's session (> 0), none (0), or -1 to look it up; `vip`: isVip already known
+   * (1/0) or not (-1).
+   */
   #dispatch(r: number, now: number, pre: number, vip: number): number {
     if (r !== 0) return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
     const p = this.#ctx.p;
@@ -214,7 +197,10 @@ export class Pipeline {
       if (vip === 1 || (vip < 0 && this.balancer.services.isVip(p.af, p.daddr, 0)))
         return this.#inbound(now, pre);
       if (p.frag || !p.portsOk) return this.#pass(Pass.NOT_OURS);
-      const conn = this.balancer.conns.lookupOut(proto, p.af, p.saddr, 0, p.sport, p.daddr, 0, p.dport, now);
+      const conn =
+        pre >= 0
+          ? pre
+          : this.balancer.conns.lookupOut(proto, p.af, p.saddr, 0, p.sport, p.daddr, 0, p.dport, now);
       return conn === 0 ? this.#pass(Pass.NOT_OURS) : this.#outbound(conn, now);
     }
     if (p.af === 6 && proto === IpProto.ICMPV6 && !p.frag && p.l4Len >= 8) {
@@ -282,6 +268,7 @@ export class Pipeline {
       if (conns.count >= conns.capacity) this.#epoch++; // creation may evict a session
       conn = b.schedule(svc, p, now);
       if (conn === 0) return this.#scheduleFailed(now);
+      this.#created++;
       this.stats[Stat.CONNS_CREATED]!++;
       if (conns.fwd(conn) === Forwarding.FNAT) fnatOnCreate(this.#ctx, conn);
     } else if (!b.dests.isAvailable(conns.dest(conn))) {
