@@ -22,13 +22,13 @@ export const drForwarder: Forwarder = {
     const d = c.conns.dest(conn);
     if (c.dests.af[d] !== p.af) return Drop.FAMILY_MISMATCH;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, p.daddr, 0);
+    if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
     const nb = c.eg.towardDest(c.dests, d, c.now);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, 0, l4h, p.daddr, 0);
+    r = sizeProblem(c, iface, 0, l4h, true);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;

@@ -21,7 +21,6 @@ import {
   l4HeaderLen,
   l4Kind,
   offloadProblem,
-  routerSource,
   sizeProblem,
   ttlProblem,
 } from './forwarder.js';
@@ -78,7 +77,7 @@ function udpToServer(c: FwdContext, conn: number, iface: number, nb: number): nu
   const n = c.svcOpts.proxyVersion(svc) === 2 ? udpProxyLen(p.af) : 0;
   if (n !== 0) {
     if (p.gso) return Drop.GSO_UNSUPPORTED;
-    const r = sizeProblem(c, iface, n, 8, p.daddr, 0);
+    const r = sizeProblem(c, iface, n, 8, true);
     if (r !== 0) return r === Drop.TOO_BIG ? Drop.PROXY_NO_ROOM : r;
   }
   const l3 = beginCopy(c, iface, nb, 0, n);
@@ -152,13 +151,13 @@ export const fnatForwarder: Forwarder = {
     if (c.lips === null) return Drop.NO_LOCAL_PORT;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, p.daddr, 0);
+    if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
     const nb = c.eg.towardDest(c.dests, d, c.now);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, 0, l4h, p.daddr, 0);
+    r = sizeProblem(c, iface, 0, l4h, true);
     if (r !== 0) return r;
     if (p.proto === IpProto.TCP) return fnatTcpToServer(c, conn, iface, nb, l4h);
     return udpToServer(c, conn, iface, nb);
@@ -168,17 +167,15 @@ export const fnatForwarder: Forwarder = {
     const p = c.p;
     const conns = c.conns;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
-    const src = routerSource(c);
-    const so = 0;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, src, so);
+    if (r === 0) r = ttlProblem(c, false);
     if (r !== 0) return r;
     const co = conn * STRIDE + W.CADDR;
     const nb = c.eg.toward(p.af, conns.e, co, false, c.now);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, 0, l4h, src, so);
+    r = sizeProblem(c, iface, 0, l4h, false);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;

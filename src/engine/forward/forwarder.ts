@@ -69,15 +69,23 @@ export function offloadProblem(c: FwdContext): number {
 }
 
 /**
- * TTL policy (IPVS `decrement_ttl`): a packet that would leave with TTL 0 is dropped and, if configured,
- * answered with time exceeded from `src[so..]`. Returns 0 or the drop code.
+ * Where ICMP errors about the packet come from: the VIP it was sent to (`fromVip`, the in-direction, as
+ * IPVS's icmp_send answers from the local destination), else the director's address towards the sender.
  */
-export function ttlProblem(c: FwdContext, src: ArrayLike<number>, so: number): number {
+function errorSource(c: FwdContext, fromVip: boolean): ArrayLike<number> {
+  return fromVip ? c.p.daddr : routerSource(c);
+}
+
+/**
+ * TTL policy (IPVS `decrement_ttl`): a packet that would leave with TTL 0 is dropped and, if configured,
+ * answered with time exceeded. Returns 0 or the drop code.
+ */
+export function ttlProblem(c: FwdContext, fromVip: boolean): number {
   const p = c.p;
   if (!c.cfg.decrementTtl || p.ttl > 1) return 0;
   if (c.cfg.sendTimeExceeded) {
     const type = p.af === 4 ? Icmpv4Type.TIME_EXCEEDED : Icmpv6Type.TIME_EXCEEDED;
-    c.eg.icmpError(p, type, 0, 0, src, so, c.now);
+    c.eg.icmpError(p, type, 0, 0, errorSource(c, fromVip), 0, c.now);
   }
   return Drop.TTL_EXCEEDED;
 }
@@ -85,16 +93,15 @@ export function ttlProblem(c: FwdContext, src: ArrayLike<number>, so: number): n
 /**
  * Path MTU (IPVS `ensure_mtu_is_adequate`): a packet growing by `growth` bytes that no longer fits the
  * output interface is dropped; with DF (always for IPv6) the sender learns the MTU it may use
- * (`mtu - growth`) by ICMP frag-needed / packet-too-big from `src[so..]`. GSO frames are judged per
- * segment. Returns 0 or the drop code.
+ * (`mtu - growth`) by ICMP frag-needed / packet-too-big. GSO frames are judged per segment. Returns 0 or
+ * the drop code.
  */
 export function sizeProblem(
   c: FwdContext,
   iface: number,
   growth: number,
   l4HdrLen: number,
-  src: ArrayLike<number>,
-  so: number,
+  fromVip: boolean,
 ): number {
   const p = c.p;
   const mtu = c.cfg.ifMtu[iface]!;
@@ -104,10 +111,11 @@ export function sizeProblem(
   const advert = mtu - growth;
   if (p.af === 4) {
     if (advert >= 68) {
-      c.eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.FRAG_NEEDED, advert & 0xffff, src, so, c.now);
+      const src = errorSource(c, fromVip);
+      c.eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.FRAG_NEEDED, advert & 0xffff, src, 0, c.now);
     }
   } else if (advert >= 1280) {
-    c.eg.icmpError(p, Icmpv6Type.PACKET_TOO_BIG, 0, advert, src, so, c.now);
+    c.eg.icmpError(p, Icmpv6Type.PACKET_TOO_BIG, 0, advert, errorSource(c, fromVip), 0, c.now);
   }
   return Drop.FRAG_NEEDED;
 }

@@ -22,7 +22,7 @@ import { Drop, Pass, Stat } from '../pipeline/reasons.js';
 import { rd32 } from '../pipeline/words.js';
 import { newFlowKey } from '../schedulers/scheduler.js';
 import { seqToClient } from './fnat-state.js';
-import { beginCopy, type FwdContext, routerSource, sizeProblem, ttlProblem } from './forwarder.js';
+import { beginCopy, type FwdContext, sizeProblem, ttlProblem } from './forwarder.js';
 import { FORWARDERS } from './index.js';
 import { L4Sum, setAddr, setPort, setWord32 } from './rewrite.js';
 
@@ -140,9 +140,8 @@ export class IcmpRelay {
     const svc = conns.svc(conn);
     const co = conn * STRIDE + W.CADDR;
     const lipOff = conns.lip(conn) * 4;
-    const src = inbound ? p.daddr : routerSource(c);
-    const so = 0;
-    let r = ttlProblem(c, src, so);
+    // Never an ICMP error about an ICMP error (Egress.icmpError refuses); the drops are what matter here.
+    let r = ttlProblem(c, inbound);
     if (r !== 0) return r;
     if (c.dests.af[d] !== p.af || (fnat && c.lips === null)) return Drop.FAMILY_MISMATCH;
     const nb = inbound
@@ -151,7 +150,7 @@ export class IcmpRelay {
         ? c.eg.toward(p.af, conns.e, co, false, c.now)
         : c.eg.toward(p.af, p.daddr, 0, false, c.now);
     if (nb < 0) return -nb;
-    r = sizeProblem(c, c.eg.outIface, 0, 0, src, so);
+    r = sizeProblem(c, c.eg.outIface, 0, 0, inbound);
     if (r !== 0) return r;
     const l3 = beginCopy(c, c.eg.outIface, nb, 0, 0);
     if (l3 < 0) return -l3;

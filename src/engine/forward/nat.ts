@@ -13,7 +13,6 @@ import {
   l4HeaderLen,
   l4Kind,
   offloadProblem,
-  routerSource,
   sizeProblem,
   ttlProblem,
 } from './forwarder.js';
@@ -26,13 +25,13 @@ export const natForwarder: Forwarder = {
     if (c.dests.af[d] !== p.af) return Drop.FAMILY_MISMATCH;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, p.daddr, 0);
+    if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
     const nb = c.eg.towardDest(c.dests, d, c.now);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, 0, l4h, p.daddr, 0);
+    r = sizeProblem(c, iface, 0, l4h, true);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;
@@ -48,16 +47,14 @@ export const natForwarder: Forwarder = {
   toClient(c: FwdContext, conn: number): number {
     const p = c.p;
     if (p.routed) return Drop.IPV6_ROUTING_HEADER;
-    const src = routerSource(c);
-    const so = 0;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, src, so);
+    if (r === 0) r = ttlProblem(c, false);
     if (r !== 0) return r;
     const nb = c.eg.toward(p.af, p.daddr, 0, false, c.now);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, 0, l4h, src, so);
+    r = sizeProblem(c, iface, 0, l4h, false);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, nb, 0, 0);
     if (l3 < 0) return -l3;

@@ -58,7 +58,7 @@ export const tunForwarder: Forwarder = {
     const cfg = c.cfg;
     if (p.gso) return Drop.GSO_UNSUPPORTED;
     let r = offloadProblem(c);
-    if (r === 0) r = ttlProblem(c, p.daddr, 0);
+    if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
     const d = c.conns.dest(conn);
     const rsAf = c.dests.af[d]!;
@@ -70,7 +70,7 @@ export const tunForwarder: Forwarder = {
     if (!eg.pickSource(rsAf, c.dests.addr, d * 4, iface)) return Drop.NO_SOURCE_ADDRESS;
     if (outer + p.l3Len > 0xffff) return Drop.FRAME_TOO_LARGE;
     const l4h = l4HeaderLen(p);
-    r = sizeProblem(c, iface, outer, l4h, p.daddr, 0);
+    r = sizeProblem(c, iface, outer, l4h, true);
     if (r !== 0) return r;
     const l3 = beginCopy(c, iface, nb, outer, 0);
     if (l3 < 0) return -l3;
