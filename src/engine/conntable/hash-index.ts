@@ -294,9 +294,61 @@ export class ConnIndex {
     dof: number,
     dport: number,
   ): number {
+    const id = this.#out[this.#hash(OUT_SALT, proto, af, src, so, sport, dst, dof, dport)]!;
+    return this.#walkOut(id, proto, af, src, so, sport, dst, dof, dport);
+  }
+
+  /** `findOut` for a batch of reply keys (saddr/sport = RS, daddr/dport = client or local address). */
+  findOutBatch(batch: FlowBatch, out: Uint32Array): void {
+    const n = batch.count;
+    const heads = this.#heads;
+    for (let k = 0; k < n; k++) {
+      heads[k] = this.#hash(
+        OUT_SALT,
+        batch.proto[k]!,
+        batch.af[k]!,
+        batch.saddr,
+        k * 4,
+        batch.sport[k]!,
+        batch.daddr,
+        k * 4,
+        batch.dport[k]!,
+      );
+    }
+    const buckets = this.#out;
+    for (let k = 0; k < n; k++) heads[k] = buckets[heads[k]!]!;
+    const e = this.#e;
+    let touch = 0;
+    for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.RPORTS]!;
+    this.#sink = touch;
+    for (let k = 0; k < n; k++) {
+      out[k] = this.#walkOut(
+        heads[k]!,
+        batch.proto[k]!,
+        batch.af[k]!,
+        batch.saddr,
+        k * 4,
+        batch.sport[k]!,
+        batch.daddr,
+        k * 4,
+        batch.dport[k]!,
+      );
+    }
+  }
+
+  #walkOut(
+    id: number,
+    proto: number,
+    af: number,
+    src: ArrayLike<number>,
+    so: number,
+    sport: number,
+    dst: ArrayLike<number>,
+    dof: number,
+    dport: number,
+  ): number {
     const e = this.#e;
     const lips = this.#lips;
-    let id = this.#out[this.#hash(OUT_SALT, proto, af, src, so, sport, dst, dof, dport)]!;
     while (id !== 0) {
       const b = id * STRIDE;
       const st = e[b + W.STATE]!;

@@ -281,6 +281,12 @@ export class ConnTable {
     );
   }
 
+  /** `lookupOut` for a batch of reply keys (FlowBatch: saddr/sport = RS, daddr/dport = client or LIP). */
+  lookupOutBatch(batch: FlowBatch, out: Uint32Array, now: number): void {
+    this.#index.findOutBatch(batch, out);
+    for (let k = 0; k < batch.count; k++) out[k] = this.#live(out[k]!, now);
+  }
+
   /** The NAT/FNAT connection of a reply from `src:sport` (RS) to `dst:dport` (client or local address). */
   lookupOut(
     proto: number,
