@@ -3,9 +3,10 @@
  * stopped gracefully. `tslvs run` and `tslvs demo` are thin shells around it.
  */
 import type { AddressInfo } from 'node:net';
+import { PacketDataPlane } from '../dataplane/packet/packet-dataplane.js';
 import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
 import type { DataPlane } from '../dataplane/types.js';
-import { formatEndpoint } from '../engine/addr.js';
+import { formatEndpoint, formatIp, type IpAddress } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { HaController } from '../ha/controller.js';
 import { nonlocalBindProblem } from '../ha/nonlocal-bind.js';
@@ -69,28 +70,38 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const { config } = opts;
-    if (config.dataplane.kind !== 'proxy') {
-      throw new TslvsError(
-        ErrorCodes.ENVIRONMENT,
-        "dataplane kind 'packet' is not available in this build; use kind: proxy",
-      );
-    }
-    const host = new LocalEngineHost({ conntable: { capacity: config.conntable.size } });
+    let host: EngineHost;
+    let dataplane: DataPlane;
     let director: Director | null = null;
-    const dataplane = new ProxyDataPlane({
-      balancer: host.balancer,
-      clock: host.clock,
-      // A failed connect is a hint: check that real server now rather than at its next interval.
-      onConnectFailure: (key, dest) => {
-        const d = host.balancer.dests;
-        director?.health.checkNow(
-          healthId(key, formatEndpoint({ addr: d.address(dest), port: d.port[dest]! })),
-        );
-      },
-    });
+    if (config.dataplane.kind === 'packet') {
+      const packet = await PacketDataPlane.start({
+        interface: config.dataplane.interface,
+        localAddresses: config.dataplane.localAddresses,
+        vips: [...new Map(config.services.map((s) => [formatIp(s.address.addr), s.address.addr])).values()],
+        capacity: config.conntable.size,
+        // With VRRP the controller decides when this director answers for the VIPs.
+        answerVips: config.ha.vrrp.length === 0,
+      });
+      host = packet.engineHost();
+      dataplane = packet;
+    } else {
+      const local = new LocalEngineHost({ conntable: { capacity: config.conntable.size } });
+      host = local;
+      dataplane = new ProxyDataPlane({
+        balancer: local.balancer,
+        clock: local.clock,
+        // A failed connect is a hint: check that real server now rather than at its next interval.
+        onConnectFailure: (key, dest) => {
+          const d = local.balancer.dests;
+          director?.health.checkNow(
+            healthId(key, formatEndpoint({ addr: d.address(dest), port: d.port[dest]! })),
+          );
+        },
+      });
+      local.start();
+    }
     const daemon = new Daemon(opts, host, dataplane);
     director = daemon.director;
-    host.start();
     try {
       const bindProblem = nonlocalBindProblem(config);
       if (bindProblem) opts.logger.warn(bindProblem);
@@ -140,9 +151,23 @@ export class Daemon {
     }
     if (config.ha.vrrp.length === 0) return;
     const director = this.director;
+    const packet = this.dataplane instanceof PacketDataPlane ? this.dataplane : null;
     this.ha = await HaController.start({
       instances: config.ha.vrrp,
       logger: this.logger,
+      // Packet mode: the VIPs are never on the kernel's interfaces; taking over = answering ARP for them.
+      ...(packet
+        ? {
+            vips: {
+              ownVips: (_i: string, addrs: readonly { addr: IpAddress }[]) =>
+                packet.setVipOwnership(
+                  true,
+                  addrs.map((a) => a.addr),
+                ),
+              releaseVips: () => packet.setVipOwnership(false, []),
+            },
+          }
+        : {}),
       health: {
         serviceUp: (name) => {
           const svc = director.config.services.find((s) => s.name === name);

@@ -208,7 +208,8 @@ function vrrpToRaw(v: VrrpInstanceConfig): RawObject {
   if (v.trackHealth.length > 0) out.trackHealth = v.trackHealth.map((t) => ({ ...t }));
   put(out, 'authPass', v.authPass);
   const notify: RawObject = {};
-  for (const k of ['master', 'backup', 'fault', 'stop', 'any'] as const) if (v.notify[k]) notify[k] = [...v.notify[k]];
+  for (const k of ['master', 'backup', 'fault', 'stop', 'any'] as const)
+    if (v.notify[k]) notify[k] = [...v.notify[k]];
   if (Object.keys(notify).length > 0) out.notify = notify;
   return out;
 }

@@ -114,6 +114,11 @@ export interface HandlerContext {
 export interface FrameHandler {
   /** Decides one frame; returns a Verdict. Must not keep `frame` (or its bytes) after returning. */
   handle(frame: RxFrame): number;
+  /**
+   * Optional: decides a whole batch of frames (all from one ring) at once, writing each frame's Verdict to
+   * `verdicts[k]`. The frames stay valid until it returns. When present it is used instead of `handle`.
+   */
+  handleBatch?(frames: readonly RxFrame[], count: number, verdicts: Uint8Array): void;
   /** Called between batches with the current time, for timers (connection expiry...). */
   tick?(nowMs: number): void;
   /** A control message from the main thread ("load new config/state"); the result is posted back. */

@@ -36,6 +36,10 @@ export class PacketLoop {
   readonly #wakeFd: number;
   readonly #poll: PollSet;
   readonly #frame = new RxFrame();
+  /** For batch handlers: one frame object per batch position, and the RX slots they came from. */
+  readonly #frames: RxFrame[] = [];
+  readonly #slots: Int32Array;
+  readonly #verdicts: Uint8Array;
   readonly #batch: number;
   readonly #pollTimeout: number;
   readonly #slice: number;
@@ -64,6 +68,9 @@ export class PacketLoop {
     this.#pollTimeout = opts.pollTimeoutMs ?? 50;
     this.#slice = opts.sliceMs ?? 20;
     this.#statsEvery = opts.statsIntervalMs ?? 1000;
+    this.#slots = new Int32Array(this.#batch);
+    this.#verdicts = new Uint8Array(this.#batch);
+    if (handler.handleBatch) for (let i = 0; i < this.#batch; i++) this.#frames.push(new RxFrame());
     const entries = rings.map((r) => ({ fd: r.fd, events: POLLIN }));
     if (wakeFd >= 0) entries.push({ fd: wakeFd, events: POLLIN });
     this.#poll = new PollSet(entries);
@@ -129,6 +136,7 @@ export class PacketLoop {
 
   /** One pass over every ring: up to batchSize frames each, then one TX flush per ring. */
   processBatch(): number {
+    if (this.#handler.handleBatch) return this.#processBatchWhole();
     const rings = this.#rings;
     const frame = this.#frame;
     const handler = this.#handler;
@@ -162,6 +170,61 @@ export class PacketLoop {
         if (verdict === Verdict.DROP) acc[Counter.HANDLER_DROPS]!++;
         else if (verdict === Verdict.PASS) acc[Counter.HANDLER_PASS]!++;
         else if (verdict !== Verdict.SENT) acc[Counter.HANDLER_ERRORS]!++;
+      }
+    }
+    for (let p = 0; p < rings.length; p++) {
+      const ring = rings[p]!;
+      if (ring.txQueued > 0) ring.txFlush();
+    }
+    if (total > 0) acc[Counter.BATCHES]!++;
+    return total;
+  }
+
+  /**
+   * The same pass for a handler that takes a whole batch (`handleBatch`): the RX slots stay held until the
+   * handler returns, so it can look all their sessions up at once before writing any output.
+   */
+  #processBatchWhole(): number {
+    const rings = this.#rings;
+    const handler = this.#handler;
+    const acc = this.#acc;
+    const frames = this.#frames;
+    const slots = this.#slots;
+    const verdicts = this.#verdicts;
+    let total = 0;
+    for (let p = 0; p < rings.length; p++) {
+      const ring = rings[p]!;
+      let n = 0;
+      for (let k = 0; k < this.#batch; k++) {
+        const slot = ring.rxNext();
+        if (slot < 0) break;
+        const len = ring.rxLen(slot);
+        acc[Counter.RX_FRAMES]!++;
+        acc[Counter.RX_BYTES]! += len;
+        if (ring.rxSnaplen(slot) < len) {
+          acc[Counter.RX_TRUNCATED]!++;
+          ring.rxRelease(slot);
+          continue;
+        }
+        const frame = frames[n]!;
+        frame.buf = ring.buf;
+        frame.port = p;
+        fillFrame(frame, ring, slot, len);
+        slots[n++] = slot;
+      }
+      if (n === 0) continue;
+      total += n;
+      try {
+        handler.handleBatch!(frames, n, verdicts);
+      } catch {
+        verdicts.fill(255, 0, n);
+      }
+      for (let k = 0; k < n; k++) {
+        ring.rxRelease(slots[k]!);
+        const v = verdicts[k]!;
+        if (v === Verdict.DROP) acc[Counter.HANDLER_DROPS]!++;
+        else if (v === Verdict.PASS) acc[Counter.HANDLER_PASS]!++;
+        else if (v !== Verdict.SENT) acc[Counter.HANDLER_ERRORS]!++;
       }
     }
     for (let p = 0; p < rings.length; p++) {

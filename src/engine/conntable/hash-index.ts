@@ -320,7 +320,7 @@ export class ConnIndex {
     const e = this.#e;
     let touch = 0;
     for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.RPORTS]!;
-    this.#sink = touch;
+    this.#sink[0] = touch;
     for (let k = 0; k < n; k++) {
       out[k] = this.#walkOut(
         heads[k]!,

@@ -1,0 +1,134 @@
+/**
+ * The packet worker's LVS handler: the engine (Balancer) and the forwarding pipeline run here, in the
+ * worker thread that owns the rings; the main thread drives them with control messages (lvs-protocol.ts).
+ * Frames are decided a batch at a time so the session lookups of a batch overlap their cache misses.
+ */
+import { Balancer } from '../../../engine/balancer.js';
+import { RateEstimator } from '../../../engine/estimator.js';
+import { applyEngineOps, findService } from '../../../engine/ops.js';
+import {
+  DROP_NAMES,
+  PASS_NAMES,
+  Pipeline,
+  Verdict as PV,
+  STAT_NAMES,
+  VERDICT_NAMES,
+} from '../../../engine/pipeline/index.js';
+import { listConns, snapshotEngine } from '../../../engine/snapshot.js';
+import { writeGratuitousArp } from '../../../wire/arp.js';
+import { adviseHugePages } from '../../hugepages.js';
+import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
+import { Verdict } from '../handler.js';
+import type { LvsControl, LvsHandlerOptions, LvsStats } from '../lvs-protocol.js';
+
+function named(names: readonly string[], v: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  names.forEach((n, i) => {
+    if (v[i]) out[n] = v[i]!;
+  });
+  return out;
+}
+
+/** Pipeline verdict -> packet-loop verdict. */
+const LOOP_VERDICT = new Uint8Array(8);
+LOOP_VERDICT[PV.FORWARD] = Verdict.SENT;
+LOOP_VERDICT[PV.REPLY] = Verdict.SENT;
+LOOP_VERDICT[PV.DROP] = Verdict.DROP;
+LOOP_VERDICT[PV.PASS] = Verdict.PASS;
+
+export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> {
+  const o = ctx.options as LvsHandlerOptions;
+  const balancer = new Balancer({
+    conntable: { capacity: o.capacity, ...(o.seed !== undefined ? { seed: o.seed } : {}) },
+    localAddresses: o.localAddresses,
+    ...(o.localPortRange ? { localPortRange: o.localPortRange } : {}),
+  });
+  adviseHugePages(balancer.conns.largeArrays);
+  const pipeline = new Pipeline(balancer, ctx.ports, {
+    interfaces: o.interfaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, addresses: i.addresses })),
+    routes: o.routes.map((r) => ({
+      prefix: r.prefix,
+      prefixLen: r.prefixLen,
+      via: r.via,
+      iface: 0,
+      src: r.src,
+    })),
+    answerVips: o.answerVips,
+  });
+  const rates = {
+    services: new RateEstimator(balancer.services.stats),
+    dests: new RateEstimator(balancer.dests.stats),
+  };
+  const verdicts = new Uint8Array(256);
+  let now = performance.now();
+  let nextRates = 0;
+  const mac = o.interfaces[0]!.mac.split(':').reduce((x, h) => x * 256 + Number.parseInt(h, 16), 0);
+
+  return {
+    handle(frame: RxFrame): number {
+      return LOOP_VERDICT[pipeline.process(frame, now)]!;
+    },
+    handleBatch(frames: readonly RxFrame[], count: number, out: Uint8Array): void {
+      pipeline.processBatch(frames, count, now, verdicts);
+      for (let k = 0; k < count; k++) out[k] = LOOP_VERDICT[verdicts[k]!]!;
+    },
+    tick(): void {
+      now = performance.now();
+      balancer.tick(now, 50_000);
+      if (now >= nextRates) {
+        nextRates = now + 2000;
+        rates.services.tick(now);
+        rates.dests.tick(now);
+      }
+    },
+    control(message: unknown): unknown {
+      const m = message as LvsControl;
+      now = performance.now();
+      switch (m.type) {
+        case 'ops':
+          applyEngineOps(balancer, m.ops);
+          return null;
+        case 'snapshot':
+          return snapshotEngine(balancer, rates);
+        case 'conns':
+          return listConns(balancer, m.filter, m.offset, m.limit, now);
+        case 'services':
+          for (const s of m.services) {
+            const svc = findService(balancer, s.key);
+            pipeline.setServiceOptions(svc.id, { proxyProtocol: s.proxyProtocol, toa: s.toa });
+          }
+          return null;
+        case 'answerVips':
+          pipeline.answerVips = m.on;
+          return null;
+        case 'announce': {
+          // Gratuitous ARP, reply form (Linux arp_is_garp accepts it; keepalived's choice too).
+          const port = ctx.ports[0]!;
+          let sent = 0;
+          for (let r = 0; r < m.count; r++) {
+            for (const a of m.addresses) {
+              if (a.family !== 4) continue;
+              const off = port.acquire();
+              if (off < 0) break;
+              const n = writeGratuitousArp(port.buf, off, mac, a.words[0], { form: 'request' });
+              if (port.send(n)) sent++;
+            }
+          }
+          port.ring.txFlush();
+          return sent;
+        }
+        case 'stats': {
+          const s: LvsStats = {
+            drops: named(DROP_NAMES, pipeline.drops),
+            passes: named(PASS_NAMES, pipeline.passes),
+            events: named(STAT_NAMES, pipeline.stats),
+            verdicts: named(VERDICT_NAMES, pipeline.verdicts),
+          };
+          return s;
+        }
+        default:
+          throw new Error(`unknown control message ${(m as { type: string }).type}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The contract between the packet data plane's main thread and its worker: the handler's start options
+ * (plain data, structured-cloned) and the control messages the main thread sends (engine operations,
+ * snapshots, per-service Full-NAT options, VIP ownership for VRRP).
+ */
+import type { IpAddress } from '../../engine/addr.js';
+import type { EngineOp } from '../../engine/ops.js';
+import type { ConnFilter } from '../../engine/snapshot.js';
+
+export interface LvsInterface {
+  name: string;
+  mac: string;
+  mtu: number;
+  addresses: Array<{ address: IpAddress; prefixLen: number }>;
+}
+
+export interface LvsRoute {
+  prefix: IpAddress;
+  prefixLen: number;
+  via: IpAddress | null;
+  src: IpAddress | null;
+}
+
+export interface LvsHandlerOptions {
+  /** Session table capacity. */
+  capacity: number;
+  interfaces: LvsInterface[];
+  routes: LvsRoute[];
+  localAddresses: IpAddress[];
+  localPortRange?: [number, number];
+  /** Answer ARP for VIPs from the start (false while a VRRP instance is not master). */
+  answerVips: boolean;
+  /** Hash seed of the session table (random when absent); sync peers need not share it. */
+  seed?: number;
+}
+
+export interface LvsServiceOptions {
+  key: string;
+  proxyProtocol: 0 | 1 | 2;
+  toa: boolean;
+}
+
+export type LvsControl =
+  | { type: 'ops'; ops: EngineOp[] }
+  | { type: 'snapshot' }
+  | { type: 'conns'; filter: ConnFilter; offset: number; limit: number }
+  | { type: 'services'; services: LvsServiceOptions[] }
+  | { type: 'answerVips'; on: boolean }
+  | { type: 'announce'; addresses: IpAddress[]; count: number }
+  | { type: 'stats' };
+
+export interface LvsStats {
+  drops: Record<string, number>;
+  passes: Record<string, number>;
+  events: Record<string, number>;
+  verdicts: Record<string, number>;
+}

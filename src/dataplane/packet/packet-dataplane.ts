@@ -1,0 +1,170 @@
+/**
+ * The packet data plane, main-thread side: checks the host (preflight.ts), reads the interface and the
+ * kernel's routes, starts the packet worker running the LVS handler (engine + pipeline), and drives it:
+ * per-service Full-NAT options, VIP announcements, VIP ownership for VRRP. The engine in the worker is
+ * reached through `engineHost()` (an EngineHost posting operations as messages).
+ */
+import { fileURLToPath } from 'node:url';
+import type { IpAddress } from '../../engine/addr.js';
+import type { EngineOp } from '../../engine/ops.js';
+import type { ConnFilter, ConnSnapshot, EngineSnapshot } from '../../engine/snapshot.js';
+import type { DataPlane, DataPlaneService, DataPlaneStats } from '../types.js';
+import { formatMac } from './ifinfo.js';
+import { interfaceAddresses, kernelRoutes } from './kernel-routes.js';
+import type { LvsControl, LvsHandlerOptions, LvsStats } from './lvs-protocol.js';
+import { preflight } from './preflight.js';
+import { PacketWorker } from './worker.js';
+
+export interface PacketDataPlaneOptions {
+  interface: string;
+  localAddresses: IpAddress[];
+  /** VIPs of the configured services (for the preflight check). */
+  vips: IpAddress[];
+  capacity: number;
+  /** Answer ARP for VIPs at start (false when VRRP decides). */
+  answerVips: boolean;
+  /** Pin the worker to this CPU. */
+  cpu?: number;
+}
+
+const HANDLER = fileURLToPath(new URL('./handlers/lvs.js', import.meta.url));
+
+export class PacketDataPlane implements DataPlane {
+  readonly kind = 'packet' as const;
+  readonly worker: PacketWorker;
+  readonly interfaceName: string;
+  #vips = new Set<string>();
+  #lastStats: LvsStats | null = null;
+  #statsTimer: NodeJS.Timeout;
+  #answerVips: boolean;
+
+  private constructor(worker: PacketWorker, o: PacketDataPlaneOptions) {
+    this.worker = worker;
+    this.interfaceName = o.interface;
+    this.#answerVips = o.answerVips;
+    this.#statsTimer = setInterval(() => {
+      this.#control({ type: 'stats' }).then(
+        (s) => {
+          this.#lastStats = s as LvsStats;
+        },
+        () => undefined,
+      );
+    }, 1000);
+    this.#statsTimer.unref();
+  }
+
+  static async start(o: PacketDataPlaneOptions): Promise<PacketDataPlane> {
+    const info = await preflight({
+      interface: o.interface,
+      userspaceAddresses: [...o.vips, ...o.localAddresses],
+    });
+    const routes = await kernelRoutes(o.interface);
+    const own = await interfaceAddresses(o.interface);
+    const connected = routes.filter((r) => r.via === null);
+    const prefixOf = (a: IpAddress) =>
+      connected.find((r) => r.dst.family === a.family && containsAddr(r.dst, r.prefixLen, a))?.prefixLen ??
+      (a.family === 4 ? 32 : 128);
+    const options: LvsHandlerOptions = {
+      capacity: o.capacity,
+      interfaces: [
+        {
+          name: o.interface,
+          mac: formatMac(info.mac),
+          mtu: info.mtu,
+          addresses: own.map((a) => ({ address: a, prefixLen: prefixOf(a) })),
+        },
+      ],
+      routes: routes
+        .filter((r) => r.via !== null)
+        .map((r) => ({ prefix: r.dst, prefixLen: r.prefixLen, via: r.via, src: r.src })),
+      localAddresses: o.localAddresses,
+      answerVips: o.answerVips,
+    };
+    const worker = await PacketWorker.start({
+      rings: [{ ifname: o.interface }],
+      handler: HANDLER,
+      handlerOptions: options,
+      ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
+    });
+    return new PacketDataPlane(worker, o);
+  }
+
+  #control(m: LvsControl): Promise<unknown> {
+    return this.worker.control(m);
+  }
+
+  /** The engine in the worker, as the control plane sees engines. */
+  engineHost() {
+    return {
+      apply: async (ops: readonly EngineOp[]) => {
+        await this.#control({ type: 'ops', ops: [...ops] });
+      },
+      snapshot: async () => (await this.#control({ type: 'snapshot' })) as EngineSnapshot,
+      conns: async (filter: ConnFilter, offset: number, limit: number) =>
+        (await this.#control({ type: 'conns', filter, offset, limit })) as {
+          total: number;
+          items: ConnSnapshot[];
+        },
+      close: async () => undefined,
+    };
+  }
+
+  async syncServices(services: readonly DataPlaneService[]): Promise<void> {
+    await this.#control({
+      type: 'services',
+      services: services.map((s) => ({
+        key: s.key,
+        proxyProtocol: s.proxyProtocol === 'v1' ? 1 : s.proxyProtocol === 'v2' ? 2 : 0,
+        toa: s.protocol === 'tcp',
+      })),
+    });
+    const vips = new Set(services.map((s) => `${s.address.addr.words.join('.')}/${s.address.addr.family}`));
+    const fresh = services.filter(
+      (s) => !this.#vips.has(`${s.address.addr.words.join('.')}/${s.address.addr.family}`),
+    );
+    this.#vips = vips;
+    if (this.#answerVips && fresh.length > 0)
+      await this.announce(
+        fresh.map((s) => s.address.addr),
+        3,
+      );
+  }
+
+  /** Gratuitous ARP for `addresses`, `count` times. */
+  async announce(addresses: IpAddress[], count: number): Promise<void> {
+    await this.#control({ type: 'announce', addresses, count });
+  }
+
+  /** VRRP: start or stop answering ARP for VIPs (and announce them when taking over). */
+  async setVipOwnership(on: boolean, addresses: IpAddress[]): Promise<void> {
+    this.#answerVips = on;
+    await this.#control({ type: 'answerVips', on });
+    if (on && addresses.length > 0) await this.announce(addresses, 3);
+  }
+
+  async stop(_graceMs: number): Promise<void> {
+    clearInterval(this.#statsTimer);
+    await this.worker.stop();
+  }
+
+  stats(): DataPlaneStats {
+    const c = this.worker.snapshot();
+    const counters: Record<string, number> = {};
+    for (const [k, v] of Object.entries(c)) counters[`io_${k}`] = v;
+    const s = this.#lastStats;
+    if (s) {
+      for (const [k, v] of Object.entries(s.drops)) counters[`drop_${k}`] = v;
+      for (const [k, v] of Object.entries(s.events)) counters[k] = v;
+    }
+    return { counters, gauges: {} };
+  }
+}
+
+function containsAddr(net: IpAddress, len: number, a: IpAddress): boolean {
+  for (let i = 0; i < 4; i++) {
+    const bits = Math.max(0, Math.min(32, len - 32 * i));
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    if ((net.words[i]! & mask) >>> 0 !== (a.words[i]! & mask) >>> 0) return false;
+  }
+  return true;
+}
