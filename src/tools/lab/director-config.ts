@@ -40,7 +40,7 @@ ${rs(t.ports.tcp)}
     address: ${t.vip}:${t.ports.udp}
     scheduler: rr
     forwarding: ${t.mode}
-    health: { kind: udp, payload: ping, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
+${fnat ? '    proxyProtocol: v2\n' : ''}    health: { kind: udp, payload: ping, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
     realServers:
 ${rs(t.ports.udp)}
 ${ha}`;

@@ -28,7 +28,10 @@ export async function traceLab(o: { prefix: string; mode: LabMode }): Promise<st
   const t = state.topology;
   const seen: Seen[] = [];
   const dumps: ChildProcess[] = [];
-  const filter = `(tcp port ${t.ports.tcp} or udp port ${t.ports.udp} or ip proto 4) and not port 9090`;
+  // Only the client's traffic (and what the director makes of it: tunnelled or from a local address);
+  // health checks from the director's own address would drown it.
+  const hosts = ['10.10.0.2', ...t.localAddresses].map((a) => `host ${a}`).join(' or ');
+  const filter = `(${hosts} or ip proto 4) and (tcp port ${t.ports.tcp} or udp port ${t.ports.udp} or ip proto 4)`;
   const readies: Promise<void>[] = [];
   for (const h of t.hosts) {
     const p = spawn(
@@ -66,7 +69,12 @@ export async function traceLab(o: { prefix: string; mode: LabMode }): Promise<st
       partial = lines.pop()!;
       for (const line of lines) {
         const m = /^(\d+\.\d+) (.*)$/.exec(line);
-        if (m) seen.push({ t: Number(m[1]), where: h.role, text: m[2]! });
+        if (m)
+          seen.push({
+            t: Number(m[1]),
+            where: h.role,
+            text: m[2]!.replace(/, options \[[^\]]*\]/, '').replace(/, win \d+/, ''),
+          });
       }
     });
   }
