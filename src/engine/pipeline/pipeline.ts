@@ -191,6 +191,7 @@ export class Pipeline {
     if (r !== 0) return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
     const p = this.#ctx.p;
     this.#ctx.now = now;
+    this.#eg.now = now;
     if (p.kind === Kind.ARP) return this.#result(this.#neighIn.arp(p, now), Verdict.REPLY);
     const proto = p.proto;
     if (proto === IpProto.TCP || proto === IpProto.UDP) {
@@ -302,8 +303,8 @@ export class Pipeline {
     if (this.config.unreachableOnNoDest) {
       // IPVS ip_vs_leave: "no destination available" answers port unreachable, from the VIP.
       if (p.af === 4)
-        this.#eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.PORT_UNREACHABLE, 0, p.daddr, 0, now);
-      else this.#eg.icmpError(p, Icmpv6Type.DEST_UNREACHABLE, 4, 0, p.daddr, 0, now);
+        this.#eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.PORT_UNREACHABLE, 0, p.daddr, 0);
+      else this.#eg.icmpError(p, Icmpv6Type.DEST_UNREACHABLE, 4, 0, p.daddr, 0);
     }
     return this.#drop(Drop.NO_DEST);
   }
