@@ -268,7 +268,7 @@ export class Pipeline {
       if (tcp && (!(fl & SYN) || fl & RST)) return this.#drop(Drop.NOT_SYN_NO_SESSION);
       if (conns.count >= conns.capacity) this.#epoch++; // creation may evict a session
       conn = b.schedule(svc, p, now);
-      if (conn === 0) return this.#scheduleFailed(now);
+      if (conn === 0) return this.#scheduleFailed();
       this.#created++;
       this.stats[Stat.CONNS_CREATED]!++;
       if (conns.fwd(conn) === Forwarding.FNAT) fnatOnCreate(this.#ctx, conn);
@@ -295,7 +295,7 @@ export class Pipeline {
     return Verdict.FORWARD;
   }
 
-  #scheduleFailed(now: number): number {
+  #scheduleFailed(): number {
     const p = this.#ctx.p;
     const why = this.balancer.lastFailure;
     if (why === BalancerStat.TABLE_FULL) return this.#drop(Drop.TABLE_FULL);

@@ -57,7 +57,9 @@ test('no allocation per frame in the steady state of every mode', () => {
     place = SHARED_INPUT_OFF;
     const sc = scenarios.find((s) => s.name.startsWith(name))!;
     const { pipeline } = build(topology, sc.setup, 4096, {}, true);
-    sc.steps.slice(0, setupSteps).forEach((s, i) => pipeline.process(frame(s), 1000 + i));
+    sc.steps.slice(0, setupSteps).forEach((s, i) => {
+      pipeline.process(frame(s), 1000 + i);
+    });
     const frames = replay.map((d) => frame(sc.steps.find((s) => s.desc.startsWith(d))!));
     const run = (n: number) => {
       for (let i = 0; i < n; i++) pipeline.process(frames[i % frames.length]!, 2000);
