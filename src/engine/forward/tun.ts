@@ -62,7 +62,7 @@ export const tunForwarder: Forwarder = {
     if (r !== 0) return r;
     const d = c.conns.dest(conn);
     const rsAf = c.dests.af[d]!;
-    const nb = c.eg.towardDest(c.dests, d, c.now);
+    const nb = c.eg.towardDest(c.dests, d);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const outer = rsAf === 4 ? 20 : 40;
