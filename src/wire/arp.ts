@@ -5,6 +5,7 @@
 import { MAC_BROADCAST, readMac, readU16, readU32, writeMac, writeU16, writeU32 } from './bytes.js';
 import { ETH, ETH_HEADER_LEN, EthernetFrame, EtherType } from './ethernet.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const ARP = Object.freeze({
   HTYPE: 0,
@@ -23,24 +24,7 @@ export const ARP_LEN: number = ARP.END;
 export const ArpOp = Object.freeze({ REQUEST: 1, REPLY: 2 });
 const HTYPE_ETHERNET = 1;
 
-export class ArpPacket {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class ArpPacket extends ByteView {
   check(): Reason {
     if (this.len < ARP_LEN) return Reason.TRUNCATED_ARP;
     const b = this.buf;

@@ -5,6 +5,7 @@
  */
 import { readMac, readU16, writeMac, writeU16 } from './bytes.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const ETH = Object.freeze({ DST: 0, SRC: 6, ETHERTYPE: 12, PAYLOAD: 14 });
 export const ETH_HEADER_LEN: number = ETH.PAYLOAD;
@@ -32,25 +33,14 @@ export function isVlanTpid(t: number): boolean {
   return t === EtherType.VLAN || t === EtherType.QINQ || t === EtherType.QINQ_LEGACY;
 }
 
-export class EthernetFrame {
-  buf: Uint8Array;
-  off: number;
-  len: number;
+export class EthernetFrame extends ByteView {
   /** Set by check(): ethertype after the tags, offset (absolute) of the payload, number of tags. */
   etherType = 0;
   payloadOff = 0;
   vlanCount = 0;
 
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
+  override reset(buf: Uint8Array, off: number, len: number): this {
+    super.reset(buf, off, len);
     this.etherType = 0;
     this.payloadOff = off;
     this.vlanCount = 0;

@@ -11,6 +11,7 @@ import { checksum, checksumOk } from './checksum.js';
 import { IPV4_HEADER_LEN } from './ipv4.js';
 import { IPV6_HEADER_LEN } from './ipv6.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const ICMP = Object.freeze({
   TYPE: 0,
@@ -63,24 +64,7 @@ export function isIcmpv6Error(type: number): boolean {
   return type < 128;
 }
 
-abstract class IcmpPacketBase {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+abstract class IcmpPacketBase extends ByteView {
   abstract get isError(): boolean;
   protected abstract get minQuote(): number;
 

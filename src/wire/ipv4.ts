@@ -2,6 +2,7 @@
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { checksum, checksumOk, csumUpdate16, csumUpdate32, pseudoSumV4 } from './checksum.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const IPV4 = Object.freeze({
   VER_IHL: 0,
@@ -44,24 +45,7 @@ export const IpProto = Object.freeze({
 const OPT_EOL = 0;
 const OPT_NOP = 1;
 
-export class Ipv4Packet {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv4Packet extends ByteView {
   /**
    * Version, IHL, total length (bytes past it, e.g. Ethernet padding, are not payload) and the option
    * list. Does not verify the header checksum: see verifyChecksum(). A total length of 0 (IPv4 BIG TCP

@@ -17,6 +17,7 @@ import {
 import { onesSum } from './checksum.js';
 import { IpProto } from './ipv4.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const IPV6 = Object.freeze({
   VER_TC_FLOW: 0,
@@ -57,10 +58,7 @@ function isGenericExt(nh: number): boolean {
   );
 }
 
-export class Ipv6Packet {
-  buf: Uint8Array;
-  off: number;
-  len: number;
+export class Ipv6Packet extends ByteView {
   /** Set by check(): */
   /** Protocol after the extension chain (6, 17, 58, 50 ESP, 59 none...). */
   upperProto = 0;
@@ -79,16 +77,8 @@ export class Ipv6Packet {
    */
   finalDstOff = 0;
 
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
+  override reset(buf: Uint8Array, off: number, len: number): this {
+    super.reset(buf, off, len);
     this.upperProto = 0;
     this.upperOff = off;
     this.hasL4Header = false;

@@ -11,6 +11,7 @@ import {
   partialCsumUpdateWords,
 } from './checksum.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const TCP = Object.freeze({
   SRC_PORT: 0,
@@ -65,25 +66,7 @@ function fixedOptionLen(kind: number): number {
   }
 }
 
-export class TcpPacket {
-  buf: Uint8Array;
-  off: number;
-  /** Segment length: header + payload (from the IP layer). */
-  len: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class TcpPacket extends ByteView {
   /**
    * Data offset within the segment, and every option well formed: kind/length inside the header,
    * MSS/window scale/SACK-permitted/timestamps of their exact length, SACK 2 + 8n (n >= 1).

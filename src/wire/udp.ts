@@ -12,29 +12,12 @@ import {
   udpCsumUpdateWords,
 } from './checksum.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const UDP = Object.freeze({ SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6, PAYLOAD: 8 });
 export const UDP_HEADER_LEN: number = UDP.PAYLOAD;
 
-export class UdpPacket {
-  buf: Uint8Array;
-  off: number;
-  /** Bytes available from the IP layer (the UDP length field may be smaller: trailing bytes are not UDP). */
-  len: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-  }
-
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class UdpPacket extends ByteView {
   /** The length field covers at least the header and at most the bytes the IP layer delivered. */
   check(): Reason {
     if (this.len < UDP_HEADER_LEN) return Reason.TRUNCATED_UDP;

@@ -8,6 +8,7 @@ import type { Ip6Words } from './bytes.js';
 import { readIp6Words, readU16, readU32, writeAddr6Words, writeU16, writeU32 } from './bytes.js';
 import { checksum, checksumOk } from './checksum.js';
 import { Reason } from './reasons.js';
+import { ByteView } from './view.js';
 
 export const VRRP = Object.freeze({
   VER_TYPE: 0,
@@ -32,24 +33,17 @@ export const VRRP_GROUP_V6: Ip6Words = [0xff020000, 0, 0, 0x12]; // ff02::12
 /** v2 auth types: 0 none, 1 simple text password (keepalived PASS), 2 IPsec AH (keepalived AH). */
 export const VrrpAuth = Object.freeze({ NONE: 0, PASSWORD: 1, AH: 2 });
 
-export class VrrpPacket {
-  buf: Uint8Array;
-  off: number;
-  len: number;
+export class VrrpPacket extends ByteView {
   /** Address family of the carrying IP packet: fixes the address size of v3 (v2 is IPv4 only). */
   family: 4 | 6;
 
   constructor(buf: Uint8Array = new Uint8Array(0), off = 0, len = buf.length - off, family: 4 | 6 = 4) {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
+    super(buf, off, len);
     this.family = family;
   }
 
-  reset(buf: Uint8Array, off: number, len: number, family: 4 | 6 = 4): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
+  override reset(buf: Uint8Array, off: number, len: number, family: 4 | 6 = 4): this {
+    super.reset(buf, off, len);
     this.family = family;
     return this;
   }
