@@ -148,7 +148,7 @@ async function measure(mode: BenchMode, t: Topology, gen: Generator, o: Options,
       others: (100 * Math.min(wall, foreign)) / wall,
       cpu,
       cpuPer100: kpps > 0 ? (cpu * 100) / kpps : 0,
-      details: running.details(),
+      details: { ...running.details(), ...(await running.finalDetails?.()) },
     };
   } finally {
     await running.stop();

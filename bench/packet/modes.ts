@@ -1,15 +1,20 @@
 /**
  * What the director runs during a measurement. One entry per mode; each sets the director up, says where
- * the generator should aim, and tears down what it set. To benchmark the forwarding pipeline later, add
- * entries built with `packetMode()` (e.g. `packet_dr`, `packet_nat`, `packet_tun`, `packet_fnat`) that name
- * the pipeline's handler module and its options.
+ * the generator should aim, and tears down what it set. `packet_dr/nat/tun/fnat` run the real director
+ * (the LVS handler: engine + pipeline) with one UDP service forwarding to the sink.
  */
+import { fileURLToPath } from 'node:url';
+import type { LvsHandlerOptions, LvsStats } from '../../src/dataplane/packet/lvs-protocol.js';
 import { type PacketWorker, PacketWorker as Worker } from '../../src/dataplane/packet/worker.js';
+import { parseIp } from '../../src/engine/addr.js';
+import { type ForwardingName, forwardingFromName } from '../../src/engine/forwarding.js';
 import { nft, type Topology } from './topology.js';
 
 export interface RunningMode {
   /** Extra facts for the report (worker counters...). */
   details(): Record<string, number | string>;
+  /** Asked once after a run, before stop: facts only a control message can fetch (drop reasons). */
+  finalDetails?(): Promise<Record<string, number | string>>;
   /** Threads of this process whose CPU time is director work (the packet worker). */
   threads(): number[];
   stop(): Promise<void>;
@@ -117,6 +122,14 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
       }
       return {
         threads: () => [worker.tid],
+        async finalDetails() {
+          if (spec.handler !== LVS_HANDLER) return {};
+          const s = (await worker.control({ type: 'stats' })) as LvsStats;
+          const top = Object.entries({ ...s.drops, ...s.passes })
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 3);
+          return Object.fromEntries(top.map(([k, v]) => [`dropped/passed ${k}`, v]));
+        },
         details() {
           const c = worker.snapshot();
           return {
@@ -137,6 +150,69 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
   };
 }
 
+const LVS_HANDLER = fileURLToPath(new URL('../../src/dataplane/packet/handlers/lvs.js', import.meta.url));
+
+/** The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink. */
+function lvsMode(mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat')): BenchMode {
+  return packetMode({
+    name: `packet_${mode}`,
+    title: `tslvs ${mode.toUpperCase()} (engine + pipeline)`,
+    handler: LVS_HANDLER,
+    target: (t) => ({ dstIp: t.vip, dstPort: 80 }),
+    handlerOptions(t): LvsHandlerOptions {
+      const key = `udp/${t.vip}:80`;
+      return {
+        capacity: 1 << 20,
+        interfaces: [
+          {
+            name: t.dirIn,
+            mac: t.dirInMac,
+            mtu: 1500,
+            addresses: [{ address: parseIp(t.dirInIp), prefixLen: 24 }],
+          },
+          {
+            name: t.dirOut,
+            mac: t.dirOutMac,
+            mtu: 1500,
+            addresses: [{ address: parseIp(t.dirOutIp), prefixLen: 24 }],
+          },
+        ],
+        routes: [],
+        localAddresses: mode === 'fnat' ? [parseIp('10.80.2.100')] : [],
+        answerVips: true,
+        staticNeighbours: [
+          { address: parseIp(t.genIp), mac: t.genMac },
+          { address: parseIp(t.sinkIp), mac: t.sinkMac },
+        ],
+        ops: [
+          {
+            op: 'addService',
+            spec: {
+              name: 'bench',
+              protocol: 'udp',
+              address: parseIp(t.vip),
+              port: 80,
+              scheduler: 'rr',
+              forwarding: forwardingFromName(mode),
+            },
+          },
+          // DR and TUN keep the VIP's port (the RS holds the VIP); NAT and FNAT translate it.
+          {
+            op: 'addDest',
+            key,
+            dest: {
+              address: parseIp(t.sinkIp),
+              port: mode === 'dr' || mode === 'tun' ? 80 : 8080,
+              weight: 1,
+            },
+            listed: true,
+          },
+        ],
+      };
+    },
+  });
+}
+
 export const MODES: readonly BenchMode[] = [
   kernelRoute,
   kernelDnat,
@@ -146,4 +222,8 @@ export const MODES: readonly BenchMode[] = [
     handler: 'forward-to',
     target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
   }),
+  lvsMode('dr'),
+  lvsMode('nat'),
+  lvsMode('tun'),
+  lvsMode('fnat'),
 ];

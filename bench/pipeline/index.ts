@@ -124,7 +124,7 @@ function build(mode: Mode, flows: number, perPass: number, reps: number, csumVal
   const status = csumValid ? RxStatus.CSUM_VALID : 0;
   const scratch = new MutableFrame();
   const tmp = new Uint8Array(FRAME_SLOT);
-  const now = 1_000_000;
+  const now = clock - 1;
   // Establish every flow: client SYN, then (NAT/FNAT) the RS's SYN-ACK, then (except fnat_toa, where the
   // RS must not have answered yet so every client segment carries TOA) the RS's ACK and the client's ACK.
   const key = newFlowKey();
@@ -278,6 +278,10 @@ function rotateSyns(env: Env, pass: number): void {
 }
 
 const out = new Uint8Array(BATCH);
+/**
+ * The clock passed as `now`. `--epoch-clock` starts it at Date.now() (about 1.7e12 ms, not a small
+ * integer for V8): what the loop passes must not make the pipeline allocate either.
+ */
 let clock = 1_000_001;
 
 /**
@@ -346,6 +350,7 @@ export async function main(args: string[]): Promise<void> {
     printResults([{ metric: 'pipeline_fuzz_problems', value: r.problems.length, unit: '' }]);
     return;
   }
+  if (args.includes('--epoch-clock')) clock = Date.now();
   const flows = arg(args, '--flows', 100_000);
   const perPass = arg(args, '--frames', 262_144);
   const reps = arg(args, '--reps', 5);
@@ -368,6 +373,7 @@ export async function main(args: string[]): Promise<void> {
       }
       const fps = Math.round(env.frames / (median(times) / 1000));
       const wallFps = Math.round(env.frames / (median(wall) / 1000));
+      const bestFps = Math.round(env.frames / (Math.min(...times) / 1000));
       const sent = env.sink.sent;
       rotateSyns(env, 500);
       const singleFps = Math.round(env.frames / (pass(env, true) / 1000));
@@ -375,7 +381,7 @@ export async function main(args: string[]): Promise<void> {
       const c = env.pipeline.counters();
       const note = csumValid ? ' (kernel-verified checksums)' : '';
       console.log(
-        `${mode}${note}: ${fps} frames/s batched (${wallFps} by wall clock), ${singleFps} one at a time; ${alloc.toFixed(2)} B/frame allocated; sent ${sent}, drops ${c.verdict_drop ?? 0}, sessions ${env.pipeline.balancer.conns.count}`,
+        `${mode}${note}: ${fps} frames/s batched (best pass ${bestFps}, ${wallFps} by wall clock), ${singleFps} one at a time; ${alloc.toFixed(2)} B/frame allocated; sent ${sent}, drops ${c.verdict_drop ?? 0}, sessions ${env.pipeline.balancer.conns.count}`,
       );
       if (!csumValid) {
         figures.push({ metric: `pipeline_${mode}_fps`, value: fps, unit: '' });

@@ -11,7 +11,7 @@
  */
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { type Family, formatIp, type IpAddress } from './addr.js';
-import { fmix32, mixWord } from './hash.js';
+import { fmix32i, mixWord } from './hash.js';
 import { macHiOf, macLoOf, macOf } from './pipeline/words.js';
 
 export interface NeighbourOptions {
@@ -86,7 +86,7 @@ export class NeighbourTable {
       h = mixWord(h, w[o + 2]! | 0);
       h = mixWord(h, w[o + 3]! | 0);
     }
-    return (fmix32(h) & (this.#sets - 1)) * WAYS;
+    return (fmix32i(h) & (this.#sets - 1)) * WAYS;
   }
 
   #find(af: number, w: ArrayLike<number>, o: number, base: number): number {

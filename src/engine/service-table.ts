@@ -6,7 +6,7 @@ import { ErrorCodes, TslvsError } from '../errors.js';
 import { formatEndpoint, type IpAddress } from './addr.js';
 import { CounterBlock } from './counters.js';
 import type { DestTable } from './dest-table.js';
-import { fmix32, mixWord } from './hash.js';
+import { fmix32i, mixWord } from './hash.js';
 import type { SchedEnv } from './schedulers/scheduler.js';
 import { protoNumber, Service, type ServiceSpec } from './service.js';
 
@@ -139,11 +139,11 @@ export class ServiceTable {
   }
 
   #hash(proto: number, af: number, words: ArrayLike<number>, off: number, port: number): number {
-    let h = mixWord(0x2545f491 ^ af, words[off]!);
-    h = mixWord(h, words[off + 1]!);
-    h = mixWord(h, words[off + 2]!);
-    h = mixWord(h, words[off + 3]!);
-    return fmix32(mixWord(h, (proto << 16) | port));
+    let h = mixWord(0x2545f491 ^ af, words[off]! | 0);
+    h = mixWord(h, words[off + 1]! | 0);
+    h = mixWord(h, words[off + 2]! | 0);
+    h = mixWord(h, words[off + 3]! | 0);
+    return fmix32i(mixWord(h, (proto << 16) | port));
   }
 
   #sameAddr(id: number, af: number, words: ArrayLike<number>, off: number): boolean {

@@ -34,10 +34,9 @@ export async function withRunningLab<T>(
   opts: { ha?: boolean } = {},
 ): Promise<T> {
   const prefix = uniquePrefix();
-  let state: LabState | null = null;
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    state = await labUp({ prefix, mode, ha: opts.ha ?? false });
-    const s = state;
+    const s: LabState = await labUp({ prefix, mode, ha: opts.ha ?? false });
     const lab: RunningLab = {
       state: s,
       prefix,
@@ -77,19 +76,25 @@ fetch(url, { method, headers: { authorization: 'Bearer ' + token, 'content-type'
         return st[dir][what];
       },
     };
-    return await fn(lab);
-  } finally {
-    const left = await labDown(prefix);
-    const again = await labLeftovers(prefix);
-    if (
-      left.namespaces.length +
-        left.links.length +
-        left.processes.length +
-        again.namespaces.length +
-        again.links.length >
-      0
-    ) {
-      throw new Error(`lab ${prefix} left things behind: ${JSON.stringify({ left, again })}`);
-    }
+    outcome = { ok: true, value: await fn(lab) };
+  } catch (error) {
+    outcome = { ok: false, error };
   }
+  const leftovers = await cleanUp(prefix);
+  if (!outcome.ok) throw outcome.error;
+  if (leftovers) throw new Error(leftovers);
+  return outcome.value;
+}
+
+/** Tears the lab down; describes anything left behind, or returns null when clean. */
+async function cleanUp(prefix: string): Promise<string | null> {
+  const left = await labDown(prefix);
+  const again = await labLeftovers(prefix);
+  const n =
+    left.namespaces.length +
+    left.links.length +
+    left.processes.length +
+    again.namespaces.length +
+    again.links.length;
+  return n > 0 ? `lab ${prefix} left things behind: ${JSON.stringify({ left, again })}` : null;
 }

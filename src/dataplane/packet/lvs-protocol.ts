@@ -21,6 +21,8 @@ export interface LvsRoute {
   prefixLen: number;
   via: IpAddress | null;
   src: IpAddress | null;
+  /** Output interface (index into `interfaces`); default 0. */
+  iface?: number;
 }
 
 export interface LvsHandlerOptions {
@@ -34,6 +36,12 @@ export interface LvsHandlerOptions {
   answerVips: boolean;
   /** Hash seed of the session table (random when absent); sync peers need not share it. */
   seed?: number;
+  /** Neighbours known in advance (benchmarks: no ARP during a run). */
+  staticNeighbours?: Array<{ address: IpAddress; mac: string }>;
+  /** Engine operations applied before the first frame (benchmarks, tests). */
+  ops?: EngineOp[];
+  /** Per-service Full-NAT options applied before the first frame. */
+  services?: LvsServiceOptions[];
 }
 
 export interface LvsServiceOptions {

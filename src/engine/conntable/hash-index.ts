@@ -6,7 +6,7 @@
  */
 import type { DestTable } from '../dest-table.js';
 import { Forwarding } from '../forwarding.js';
-import { fmix32, mixWord } from '../hash.js';
+import { fmix32i, mixWord } from '../hash.js';
 import type { LocalAddressPool } from '../local-addrs.js';
 import type { ServiceTable } from '../service-table.js';
 import { CF, STRIDE, W } from './layout.js';
@@ -97,17 +97,18 @@ export class ConnIndex {
     vo: number,
     port2: number,
   ): number {
-    let h = mixWord(this.#seed ^ salt, a[ao]!);
+    let h = mixWord(this.#seed ^ salt, a[ao]! | 0);
     if (af === 6) {
-      h = mixWord(h, a[ao + 1]!);
-      h = mixWord(h, a[ao + 2]!);
-      h = mixWord(h, a[ao + 3]!);
-      h = mixWord(h, v[vo + 1]!);
-      h = mixWord(h, v[vo + 2]!);
-      h = mixWord(h, v[vo + 3]!);
+      h = mixWord(h, a[ao + 1]! | 0);
+      h = mixWord(h, a[ao + 2]! | 0);
+      h = mixWord(h, a[ao + 3]! | 0);
+      h = mixWord(h, v[vo + 1]! | 0);
+      h = mixWord(h, v[vo + 2]! | 0);
+      h = mixWord(h, v[vo + 3]! | 0);
     }
-    h = mixWord(h, v[vo]!);
-    return Math.floor((fmix32(mixWord(h, ((port1 << 16) | port2) ^ (proto << 1))) * this.#nb) / 4294967296);
+    h = mixWord(h, v[vo]! | 0);
+    const x = fmix32i(mixWord(h, ((port1 << 16) | port2) ^ (proto << 1))) >>> 0;
+    return Math.floor((x * this.#nb) / 4294967296);
   }
 
   #inBucketOf(id: number): number {

@@ -24,7 +24,7 @@ export const drForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
-    const nb = c.eg.towardDest(c.dests, d, c.now);
+    const nb = c.eg.towardDest(c.dests, d);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);

@@ -154,6 +154,11 @@ export function fnatTcpToServer(c: FwdContext, conn: number, iface: number, nb: 
       inject = p.gso || p.l3Len + delta <= mtu ? INJECT_SAME : INJECT_SPLIT;
     }
   }
+  // A client SYN with data (TCP Fast Open) while a header is due: the data would reach the RS without the
+  // header before it. The SYN goes without its data; the client sends it again after the handshake (the
+  // SYN-ACK does not acknowledge it), and then it gets the header.
+  const cut = delta !== 0 && (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN ? p.l4Len - l4h : 0;
+  if (cut !== 0) c.stats[Stat.SYN_DATA_STRIPPED]!++;
   const injected = inject === INJECT_SAME ? delta : 0;
   let toa = 0;
   if (
@@ -166,7 +171,7 @@ export function fnatTcpToServer(c: FwdContext, conn: number, iface: number, nb: 
     else c.stats[Stat.TOA_NO_ROOM]!++;
   }
   const growth = toa + injected;
-  const fullSum = inject === INJECT_SAME && !p.partial && (delta & 1) === 1;
+  const fullSum = !p.partial && ((inject === INJECT_SAME && (delta & 1) === 1) || cut !== 0);
   if (fullSum && !inputChecksumOk(c)) return Reason.BAD_TCP_CHECKSUM;
   if (inject === INJECT_SPLIT) {
     const r = sendHeaderSegment(c, conn, iface, nb, l4h, delta);
@@ -177,8 +182,9 @@ export function fnatTcpToServer(c: FwdContext, conn: number, iface: number, nb: 
   const b = c.eg.buf;
   const l4 = l3 + p.l3HdrLen;
   const at = l4 + 16;
-  let tcpLen = p.l4Len;
+  let tcpLen = p.l4Len - cut;
   let l4hOut = l4h;
+  if (cut !== 0) l4LengthChanged(b, at, L4Sum.TCP, p.partial, p.l4Len, tcpLen);
   if (toa !== 0) {
     const tcp = st.tcp.reset(b, l4, tcpLen);
     insertToa(tcp, l4 + tcpLen + toa, c.svcOpts.kind(svc), p.sport, p.af, p.saddrI32, 0, p.partial);
@@ -202,8 +208,9 @@ export function fnatTcpToServer(c: FwdContext, conn: number, iface: number, nb: 
     const s = inject === INJECT_SPLIT ? (isn + delta) | 0 : seqToServer(seq, isn, delta);
     setWord32(b, l4 + 4, s, at, p.partial);
   }
-  if (growth !== 0) setL3Len(b, l3, p.af, p.l3Len + growth);
+  const l3Len = p.l3Len + growth - cut;
+  if (l3Len !== p.l3Len) setL3Len(b, l3, p.af, l3Len);
   if (fullSum) fillTcpChecksum(b, l3, p.af, l4, tcpLen);
   if (inject !== INJECT_NONE) conns.setFlag(conn, CF.PROXY_PENDING, false);
-  return finish(c, p.l3Len + growth, l4, l4hOut);
+  return finish(c, l3Len, l4, l4hOut);
 }

@@ -153,7 +153,7 @@ export const fnatForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
-    const nb = c.eg.towardDest(c.dests, d, c.now);
+    const nb = c.eg.towardDest(c.dests, d);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
@@ -171,7 +171,7 @@ export const fnatForwarder: Forwarder = {
     if (r === 0) r = ttlProblem(c, false);
     if (r !== 0) return r;
     const co = conn * STRIDE + W.CADDR;
-    const nb = c.eg.toward(p.af, conns.e, co, false, c.now);
+    const nb = c.eg.toward(p.af, conns.e, co, false);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);

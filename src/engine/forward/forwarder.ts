@@ -85,7 +85,7 @@ export function ttlProblem(c: FwdContext, fromVip: boolean): number {
   if (!c.cfg.decrementTtl || p.ttl > 1) return 0;
   if (c.cfg.sendTimeExceeded) {
     const type = p.af === 4 ? Icmpv4Type.TIME_EXCEEDED : Icmpv6Type.TIME_EXCEEDED;
-    c.eg.icmpError(p, type, 0, 0, errorSource(c, fromVip), 0, c.now);
+    c.eg.icmpError(p, type, 0, 0, errorSource(c, fromVip), 0);
   }
   return Drop.TTL_EXCEEDED;
 }
@@ -112,10 +112,10 @@ export function sizeProblem(
   if (p.af === 4) {
     if (advert >= 68) {
       const src = errorSource(c, fromVip);
-      c.eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.FRAG_NEEDED, advert & 0xffff, src, 0, c.now);
+      c.eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.FRAG_NEEDED, advert & 0xffff, src, 0);
     }
   } else if (advert >= 1280) {
-    c.eg.icmpError(p, Icmpv6Type.PACKET_TOO_BIG, 0, advert, errorSource(c, fromVip), 0, c.now);
+    c.eg.icmpError(p, Icmpv6Type.PACKET_TOO_BIG, 0, advert, errorSource(c, fromVip), 0);
   }
   return Drop.FRAG_NEEDED;
 }

@@ -145,10 +145,10 @@ export class IcmpRelay {
     if (r !== 0) return r;
     if (c.dests.af[d] !== p.af || (fnat && c.lips === null)) return Drop.FAMILY_MISMATCH;
     const nb = inbound
-      ? c.eg.toward(p.af, c.dests.addr, d * 4, false, c.now)
+      ? c.eg.toward(p.af, c.dests.addr, d * 4, false)
       : fnat
-        ? c.eg.toward(p.af, conns.e, co, false, c.now)
-        : c.eg.toward(p.af, p.daddr, 0, false, c.now);
+        ? c.eg.toward(p.af, conns.e, co, false)
+        : c.eg.toward(p.af, p.daddr, 0, false);
     if (nb < 0) return -nb;
     r = sizeProblem(c, c.eg.outIface, 0, 0, inbound);
     if (r !== 0) return r;

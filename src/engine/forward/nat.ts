@@ -27,7 +27,7 @@ export const natForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;
-    const nb = c.eg.towardDest(c.dests, d, c.now);
+    const nb = c.eg.towardDest(c.dests, d);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);
@@ -50,7 +50,7 @@ export const natForwarder: Forwarder = {
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, false);
     if (r !== 0) return r;
-    const nb = c.eg.toward(p.af, p.daddr, 0, false, c.now);
+    const nb = c.eg.toward(p.af, p.daddr, 0, false);
     if (nb < 0) return -nb;
     const iface = c.eg.outIface;
     const l4h = l4HeaderLen(p);

@@ -28,6 +28,12 @@ export class Egress {
   readonly neigh: NeighbourTable;
   readonly stats: Float64Array;
   readonly vnet = new OutVnet();
+  /**
+   * The current time, set by the pipeline once per frame. Read from here rather than passed along: a
+   * large millisecond clock is not a small integer for V8, and handing it to a call that was not inlined
+   * costs a heap-allocated number per packet.
+   */
+  now = 0;
   /** Set by `toward`: the interface the next hop is on. */
   outIface = 0;
   /** Set by `begin`: the buffer and frame offset being written. */
@@ -78,7 +84,8 @@ export class Egress {
    * `direct`: the address itself is the next hop whatever the route says (DR: IPVS's KNOWN_NH).
    * A miss (or a stale entry) sends an ARP request / NS, at most one per retry interval.
    */
-  toward(af: number, w: ArrayLike<number>, o: number, direct: boolean, now: number): number {
+  toward(af: number, w: ArrayLike<number>, o: number, direct: boolean): number {
+    const now = this.now;
     const rt = this.cfg.routes;
     const r = rt.lookup(af, w, o);
     if (r < 0) return -Drop.NO_ROUTE;
@@ -109,7 +116,8 @@ export class Egress {
    * neighbour table changes or the entry needs refreshing: the per-packet route and neighbour lookups of
    * the in-direction become a few compares. Always the direct next hop (DR) or always via routes.
    */
-  towardDest(dests: DestTable, d: number, now: number): number {
+  towardDest(dests: DestTable, d: number): number {
+    const now = this.now;
     const a = dests.addr;
     const b = d * 4;
     if (
@@ -125,7 +133,7 @@ export class Egress {
       return this.#cSlot[d]!;
     }
     const direct = dests.fwd[d] === Forwarding.DR;
-    const slot = this.toward(dests.af[d]!, a, b, direct, now);
+    const slot = this.toward(dests.af[d]!, a, b, direct);
     if (slot < 0) return slot;
     if (d >= this.#cSlot.length) this.#growCache(d + 1);
     this.#cSlot[d] = slot;
@@ -312,15 +320,15 @@ export class Egress {
     rest: number,
     src: ArrayLike<number>,
     so: number,
-    now: number,
   ): boolean {
+    const now = this.now;
     if (p.frag || p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return false;
     if (!unicastSource(p) || unspecified(p.af, src, so)) return false;
     if (!this.#rateOk(now)) {
       this.stats[Stat.ICMP_RATE_LIMITED]!++;
       return false;
     }
-    const slot = this.toward(p.af, p.saddr, 0, false, now);
+    const slot = this.toward(p.af, p.saddr, 0, false);
     if (slot < 0) return false;
     const iface = this.outIface;
     const l3 = this.begin(iface, slot, p.af === 4 ? EtherType.IPV4 : EtherType.IPV6);

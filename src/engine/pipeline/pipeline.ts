@@ -196,6 +196,7 @@ export class Pipeline {
     if (r !== 0) return r > 0 ? this.#drop(r) : this.#pass(-r - 1);
     const p = this.#ctx.p;
     this.#ctx.now = now;
+    this.#eg.now = now;
     if (p.kind === Kind.ARP) return this.#result(this.#neighIn.arp(p, now), Verdict.REPLY);
     const proto = p.proto;
     if (proto === IpProto.TCP || proto === IpProto.UDP) {
@@ -272,7 +273,7 @@ export class Pipeline {
       if (tcp && (!(fl & SYN) || fl & RST)) return this.#drop(Drop.NOT_SYN_NO_SESSION);
       if (conns.count >= conns.capacity) this.#epoch++; // creation may evict a session
       conn = b.schedule(svc, p, now);
-      if (conn === 0) return this.#scheduleFailed(now);
+      if (conn === 0) return this.#scheduleFailed();
       this.#created++;
       this.stats[Stat.CONNS_CREATED]!++;
       if (conns.fwd(conn) === Forwarding.FNAT) fnatOnCreate(this.#ctx, conn);
@@ -299,7 +300,7 @@ export class Pipeline {
     return Verdict.FORWARD;
   }
 
-  #scheduleFailed(now: number): number {
+  #scheduleFailed(): number {
     const p = this.#ctx.p;
     const why = this.balancer.lastFailure;
     if (why === BalancerStat.TABLE_FULL) return this.#drop(Drop.TABLE_FULL);
@@ -307,8 +308,8 @@ export class Pipeline {
     if (this.config.unreachableOnNoDest) {
       // IPVS ip_vs_leave: "no destination available" answers port unreachable, from the VIP.
       if (p.af === 4)
-        this.#eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.PORT_UNREACHABLE, 0, p.daddr, 0, now);
-      else this.#eg.icmpError(p, Icmpv6Type.DEST_UNREACHABLE, 4, 0, p.daddr, 0, now);
+        this.#eg.icmpError(p, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Code.PORT_UNREACHABLE, 0, p.daddr, 0);
+      else this.#eg.icmpError(p, Icmpv6Type.DEST_UNREACHABLE, 4, 0, p.daddr, 0);
     }
     return this.#drop(Drop.NO_DEST);
   }

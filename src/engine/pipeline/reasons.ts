@@ -127,6 +127,7 @@ export const Stat = Object.freeze({
   ONE_PACKET_REMOVED: 15,
   NEIGHBOURS_LEARNED: 16,
   SOLICIT_SKIPPED: 17,
+  SYN_DATA_STRIPPED: 18,
 });
 export const STAT_NAMES = Object.freeze([
   'forwarded_in',
@@ -146,5 +147,6 @@ export const STAT_NAMES = Object.freeze([
   'conns_reused',
   'one_packet_removed',
   'neighbours_learned',
-  'solicit_rate_limited',
+  'solicit_skipped',
+  'syn_data_stripped',
 ] as const);

@@ -178,8 +178,7 @@ print(len(frames))
   assert.match(ok.server, /^rs\d$/, 'the director still forwards after the storm');
 }
 
-// TUN joins once the tunnel forwarder segments GSO frames (see the pipeline notes).
-for (const mode of ['dr', 'nat', 'fnat'] as const) {
+for (const mode of ['dr', 'nat', 'tun', 'fnat'] as const) {
   test(`packet data plane, ${mode}: spread, client address, return path, 20 MB both ways, UDP, health`, {
     skip: skip ?? false,
     timeout: 300_000,

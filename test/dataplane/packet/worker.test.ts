@@ -73,7 +73,7 @@ describe('PacketWorker', { skip: skip ?? false }, () => {
     const u = parseUdpFrame(f.data);
     return u !== null && u.srcMac === src && u.payload.toString().startsWith(`${tag}-`);
   };
-  const settled = async (w: PacketWorker, key: 'rxFrames' | 'txFrames', n: number) => {
+  const settled = async (w: PacketWorker, key: 'rxFrames' | 'txFrames' | 'controlMessages', n: number) => {
     const deadline = Date.now() + 5000;
     while (w.snapshot()[key] < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   };
@@ -125,6 +125,8 @@ describe('PacketWorker', { skip: skip ?? false }, () => {
     const back = capture(ringB, tagged('ok', macA), 10);
     sendFromB('ok', 10);
     assert.equal((await back).length, 10);
+    // Counters are published between batches: wait for the publication, not for a fixed time.
+    await settled(w, 'controlMessages', 3);
     assert.equal(w.snapshot().controlMessages, 3);
     assert.equal((await w.stop()).graceful, true);
   });

@@ -51,6 +51,31 @@ export class RecordingSink implements FrameSink {
   }
 }
 
+/**
+ * Sink that only counts (allocation tests: recording copies every frame). Like the packet worker's rings,
+ * all of them write into one shared buffer (`SHARED`, slot `i * 70000`), where the test also places its
+ * input frames, so frames are moved with copyWithin as in production.
+ */
+export const SHARED = new Uint8Array(1 << 20);
+export const SHARED_INPUT_OFF = 512 * 1024;
+
+export class CountingSink implements FrameSink {
+  readonly buf = SHARED;
+  readonly capacity = 65_600;
+  readonly #slot: number;
+  sent = 0;
+  constructor(i: number) {
+    this.#slot = i * 70_000;
+  }
+  acquire(): number {
+    return this.#slot;
+  }
+  send(): boolean {
+    this.sent++;
+    return true;
+  }
+}
+
 export interface Topology {
   interfaces: { name: string; mac: string; mtu: number; vlan?: number; addresses: [string, number][] }[];
   routes: { prefix: string; len: number; via: string; iface: number }[];
@@ -112,6 +137,7 @@ export function build(
   setup: Setup = {},
   capacity = 4096,
   extra: Partial<PipelineOptions> = {},
+  counting = false,
 ): Built {
   const locals: IpAddress[] = t.localAddresses.map(parseIp);
   const balancer = new Balancer({
@@ -122,7 +148,8 @@ export function build(
   });
   const log: SentFrame[] = [];
   const sinks = t.interfaces.map((_, i) => new RecordingSink(i, log));
-  const pipeline = new Pipeline(balancer, sinks, { ...pipelineOptions(t, setup), ...extra });
+  const out: FrameSink[] = counting ? t.interfaces.map((_, i) => new CountingSink(i)) : sinks;
+  const pipeline = new Pipeline(balancer, out, { ...pipelineOptions(t, setup), ...extra });
   for (const s of t.services) {
     const svc = balancer.services.add({
       name: s.name,

@@ -56,11 +56,19 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
       prefix: r.prefix,
       prefixLen: r.prefixLen,
       via: r.via,
-      iface: 0,
+      iface: r.iface ?? 0,
       src: r.src,
     })),
     answerVips: o.answerVips,
+    ...(o.staticNeighbours ? { staticNeighbours: o.staticNeighbours } : {}),
   });
+  if (o.ops) applyEngineOps(balancer, o.ops);
+  for (const s of o.services ?? []) {
+    pipeline.setServiceOptions(findService(balancer, s.key).id, {
+      proxyProtocol: s.proxyProtocol,
+      toa: s.toa,
+    });
+  }
   const rates = {
     services: new RateEstimator(balancer.services.stats),
     dests: new RateEstimator(balancer.dests.stats),
