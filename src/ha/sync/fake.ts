@@ -83,7 +83,8 @@ export class FakeSyncSocket implements SyncSocket {
     this.#handler?.(b, from);
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 }

@@ -320,8 +320,8 @@ export class SessionSync {
     };
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.#store.setJournal(false);
-    this.#socket.close();
+    return this.#socket.close();
   }
 }

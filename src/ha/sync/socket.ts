@@ -20,8 +20,15 @@ export interface SyncSocket {
   /** Send failures so far and the last one's text. */
   readonly sendErrors: number;
   readonly lastError: string | null;
-  close(): void;
+  /** Resolves once the address is free again (a restart may bind it at once). */
+  close(): Promise<void>;
 }
+
+/**
+ * Asked-for receive buffer. The packet worker drains the socket between packet slices (every 20-50 ms),
+ * so a snapshot stream must fit meanwhile; the kernel caps it at net.core.rmem_max.
+ */
+const RECV_BUFFER = 4 << 20;
 
 export class UdpSyncSocket implements SyncSocket {
   readonly #socket: Socket;
@@ -38,7 +45,11 @@ export class UdpSyncSocket implements SyncSocket {
 
   /** Binds to `listen`; rejects with TSLVS_ERR_ENVIRONMENT naming the address when it cannot. */
   static open(listen: Endpoint): Promise<UdpSyncSocket> {
-    const socket = createSocket({ type: listen.addr.family === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({
+      type: listen.addr.family === 6 ? 'udp6' : 'udp4',
+      reuseAddr: false,
+      recvBufferSize: RECV_BUFFER,
+    });
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => {
         socket.close();
@@ -71,11 +82,13 @@ export class UdpSyncSocket implements SyncSocket {
     this.#socket.on('message', (msg, rinfo) => handler(msg, { address: rinfo.address, port: rinfo.port }));
   }
 
-  close(): void {
-    try {
-      this.#socket.close();
-    } catch {
-      // already closed
-    }
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.#socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
   }
 }

@@ -19,7 +19,11 @@ export interface SyncOptions {
   epoch?: number;
 }
 
-export const DEFAULT_SNAPSHOT_RATE = 5000;
+/**
+ * 2000 datagrams/s (about 60k IPv4 sessions/s, 2.8 MB/s): what a receiving packet worker drains from a
+ * default-sized socket buffer between its packet slices.
+ */
+export const DEFAULT_SNAPSHOT_RATE = 2000;
 
 export const SyncCounter = Object.freeze({
   DATAGRAMS_SENT: 0,

@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { labStartDirector } from '../../../src/tools/lab/control.js';
+import { labStartDirector, labStatus } from '../../../src/tools/lab/control.js';
 import { readLabState } from '../../../src/tools/lab/lab.js';
 import { waitFor } from '../../helpers/daemon.js';
 import { rootSkipReason } from '../../helpers/env.js';
@@ -121,6 +121,7 @@ async function failover(lab: RunningLab): Promise<void> {
   await healthy(lab, 'director');
   await healthy(lab, 'director2');
   await waitFor('director to be master', async () => (await ha(lab, 'director')).state === 'master', 15_000);
+  assert.equal((await labStatus(lab.prefix)).master, 'director', 'lab status names the master');
   const client = new Client(lab);
   try {
     const opened = await client.cmd<{ servers: string[] }>({ cmd: 'open', n: CONNS, host: t.vip, port: 80 });
@@ -153,6 +154,7 @@ async function failover(lab: RunningLab): Promise<void> {
     );
     assert.ok(answered <= MASTER_DOWN_MS + 1000, `VIP answered only after ${answered} ms`);
     await sameServers(client, opened.servers, `${t.mode} after SIGKILL`);
+    assert.equal((await labStatus(lab.prefix)).master, 'director2');
 
     // 2. The killed director comes back: a snapshot first, then (preempt) the VIP.
     await labStartDirector(lab.prefix, 'director');

@@ -78,7 +78,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   const store = balancerStore(balancer, pipeline.fnatState, Math.min(1 << 20, Math.max(4096, o.capacity)));
   let sync: SessionSync | null = null;
   const startSync = async (m: Extract<LvsControl, { type: 'syncStart' }>) => {
-    sync?.close();
+    await sync?.close();
     sync = null;
     const socket = await UdpSyncSocket.open(m.options.listen);
     sync = new SessionSync(m.options, store, socket, () => performance.now());
@@ -109,7 +109,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
       sync?.tick(now);
     },
     close(): void {
-      sync?.close();
+      void sync?.close();
     },
     control(message: unknown): unknown {
       const m = message as LvsControl;
@@ -155,6 +155,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
           };
+          if (sync && store.journal.overflows > 0) s.sync.journal_overflows = store.journal.overflows;
           return s;
         }
         case 'syncStart':
@@ -162,10 +163,11 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         case 'syncRole':
           sync?.setRole(m.master);
           return null;
-        case 'syncStop':
-          sync?.close();
+        case 'syncStop': {
+          const closing = sync?.close();
           sync = null;
-          return null;
+          return closing ?? null;
+        }
         case 'syncStatus':
           return sync?.status(now) ?? null;
         default:
