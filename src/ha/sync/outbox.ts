@@ -41,19 +41,23 @@ export class Outbox {
 export class Emitter {
   readonly #socket: SyncSocket;
   readonly #auth: SyncAuth;
-  readonly #epoch: number;
+  #epoch: number;
   readonly #peers: readonly SyncPeerAddress[];
   readonly #seq: Uint32Array;
   readonly #counters: Float64Array;
   readonly #h = newSyncHeader();
+  readonly #maxSeq: number;
 
+  /** `maxSeq`: the last sequence number of an epoch (the u32 maximum; smaller in tests of the wrap). */
   constructor(
     socket: SyncSocket,
     auth: SyncAuth,
     epoch: number,
     peers: readonly SyncPeerAddress[],
     counters: Float64Array,
+    maxSeq = 0xffffffff,
   ) {
+    this.#maxSeq = maxSeq;
     this.#socket = socket;
     this.#auth = auth;
     this.#epoch = epoch;
@@ -62,9 +66,19 @@ export class Emitter {
     this.#counters = counters;
   }
 
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** Sends one datagram to peer `peer`; `box` is the body (null for a bodiless request or END). */
   emit(peer: number, type: number, flags: number, stream: number, value: number, box: Outbox | null): void {
-    const seq = (this.#seq[peer]! + 1) >>> 0 || 1;
+    if (this.#seq[peer]! >= this.#maxSeq) {
+      // Sequence numbers never wrap within an epoch (a receiver would take the restart for replays): a
+      // new epoch, one ms later, starts every destination over (days of sustained sending at 10k/s).
+      this.#epoch++;
+      this.#seq.fill(0);
+    }
+    const seq = this.#seq[peer]! + 1;
     this.#seq[peer] = seq;
     const bodyLen = box?.len ?? 0;
     const b = Buffer.allocUnsafe(SYNC_HEADER_LEN + bodyLen + SYNC_TAG_LEN);

@@ -63,7 +63,6 @@ function peerAddress(e: Endpoint): SyncPeerAddress {
 
 export class SessionSync {
   readonly counters = new Float64Array(SYNC_COUNTER_NAMES.length);
-  readonly epoch: number;
   readonly #o: SyncOptions;
   readonly #store: SessionStore;
   readonly #socket: SyncSocket;
@@ -89,7 +88,6 @@ export class SessionSync {
     this.#store = store;
     this.#socket = socket;
     this.#auth = new SyncAuth(o.key);
-    this.epoch = o.epoch ?? Date.now();
     this.#peers = o.peers.map((p) => ({
       address: peerAddress(p),
       label: formatEndpoint(p),
@@ -99,12 +97,17 @@ export class SessionSync {
     this.#emitter = new Emitter(
       socket,
       this.#auth,
-      this.epoch,
+      o.epoch ?? Date.now(),
       this.#peers.map((p) => p.address),
       this.counters,
     );
     this.#request = new SnapshotRequest(this.#peers.length);
     socket.onMessage((b, from) => this.receive(b, b.length, from));
+  }
+
+  /** This director's start time as its datagrams say (bumped by one if a sequence would wrap). */
+  get epoch(): number {
+    return this.#emitter.epoch;
   }
 
   get master(): boolean {

@@ -264,3 +264,34 @@ test('install: copies are not journalled (no echo), later changes here are', () 
   b.conns.tcpTransition(got, Dir.INPUT, TcpFlag.SYN, 1);
   assert.equal(b.conns.takeChanged(), got);
 });
+
+test('journalling allocates nothing: state changes marked and taken, 100k times', async () => {
+  const v8 = await import('node:v8');
+  const newSpace = () =>
+    v8
+      .getHeapSpaceStatistics()
+      .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
+      .reduce((n, s) => n + s.space_used_size, 0);
+  const { a, sa } = pair();
+  a.conns.journal = new SyncJournal(1024);
+  a.conns.journal.active = true;
+  const ids = Array.from({ length: 64 }, (_, i) => a.schedule(sa.id, flow('203.0.113.11', 9400 + i), 0));
+  const flags = [TcpFlag.SYN, TcpFlag.ACK, TcpFlag.FIN, TcpFlag.RST];
+  let taken = 0;
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      a.conns.tcpTransition(ids[i & 63]!, Dir.INPUT, flags[(i >> 6) & 3]!, i);
+      if ((i & 63) === 63) while (a.conns.takeChanged() !== 0) taken++;
+    }
+  };
+  run(50_000);
+  let best = Number.POSITIVE_INFINITY;
+  for (let attempt = 0; attempt < 5 && best >= 1; attempt++) {
+    const before = newSpace();
+    run(100_000);
+    const grown = newSpace() - before;
+    if (grown >= 0) best = Math.min(best, grown / 100_000);
+  }
+  assert.ok(taken > 10_000, `changes were journalled (${taken})`);
+  assert.ok(best < 1, `${best.toFixed(2)} bytes allocated per packet`);
+});

@@ -233,3 +233,33 @@ test('refused: wrong key, replays, an older epoch, unknown peers, malformed data
   assert.equal(counter(b, 'bad_auth'), 2);
   assert.equal(b.bal.conns.count, 3, 'nothing refused was installed');
 });
+
+test('IPv6 sessions travel too (92-byte records)', () => {
+  const net = new FakeSyncNet();
+  const a = director(net, 0, [1]);
+  const b = director(net, 1, [0]);
+  for (const d of [a, b]) {
+    addService(d.bal, {
+      name: 'web6',
+      vip: '2001:db8::100',
+      forwarding: Forwarding.DR,
+      dests: [{ addr: '2001:db8:1::1' }, { addr: '2001:db8:1::2' }],
+    });
+  }
+  a.sync.setRole(true);
+  const svc6 = a.bal.services.byName('web6')!.id;
+  const ids = Array.from({ length: 20 }, (_, i) =>
+    a.bal.schedule(svc6, flow('2001:db8:2::7', 20_000 + i, '2001:db8::100'), 0),
+  );
+  step(net, [a, b], 0);
+  assert.equal(b.bal.conns.count, 20);
+  assert.ok(counter(a, 'datagrams_sent') >= 2, '14 IPv6 records per datagram');
+  for (const [i, id] of ids.entries()) {
+    const copy = b.bal.conns.lookupIn(flow('2001:db8:2::7', 20_000 + i, '2001:db8::100'), 0);
+    assert.ok(copy > 0);
+    const rs = (x: Balancer, c: number) => [
+      ...x.dests.addr.subarray(x.conns.dest(c) * 4, x.conns.dest(c) * 4 + 4),
+    ];
+    assert.deepEqual(rs(b.bal, copy), rs(a.bal, id));
+  }
+});

@@ -10,6 +10,8 @@ import { parseEndpoint } from '../../../src/engine/addr.js';
 import { newSyncedSession, type SyncedSession } from '../../../src/engine/conntable/sync.js';
 import { SyncAuth } from '../../../src/ha/sync/auth.js';
 import { FakeSyncNet } from '../../../src/ha/sync/fake.js';
+import { Emitter } from '../../../src/ha/sync/outbox.js';
+import { ReplayVerdict, ReplayWindow } from '../../../src/ha/sync/replay.js';
 import { SessionSync } from '../../../src/ha/sync/session-sync.js';
 import { balancerStore } from '../../../src/ha/sync/store.js';
 import {
@@ -201,4 +203,33 @@ test('random and signed-garbage datagrams are counted, never thrown, never insta
   const c = sync.status(0).counters;
   assert.ok(c.malformed! + c.bad_auth! > 0);
   assert.equal(bal.conns.count, 0);
+});
+
+test('sequence numbers never wrap within an epoch: the sender moves to the next epoch', () => {
+  const net = new FakeSyncNet();
+  const sock = net.socket('10.0.0.1', 8848);
+  const peers = [
+    { address: '10.0.0.2', port: 8848 },
+    { address: '10.0.0.3', port: 8848 },
+  ];
+  const counters = new Float64Array(32);
+  const emitter = new Emitter(sock, new SyncAuth('k'.repeat(16)), 1000, peers, counters, 3);
+  const windows = [new ReplayWindow(), new ReplayWindow()];
+  const h = newSyncHeader();
+  const verdicts: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    emitter.emit(i % 2, SyncType.SNAPSHOT_REQUEST, 0, 1, 0, null);
+    const d = net.sent.at(-1)!;
+    assert.equal(readSyncHeader(d.bytes, d.bytes.length, h), WireError.OK);
+    verdicts.push(windows[i % 2]!.accept(h.epoch, h.seq));
+  }
+  assert.equal(emitter.epoch, 1001, 'one epoch later after three datagrams to a peer');
+  assert.ok(!verdicts.includes(ReplayVerdict.REPLAY) && !verdicts.includes(ReplayVerdict.STALE_EPOCH));
+  assert.deepEqual(
+    windows.map((w) => [w.epoch, w.highest]),
+    [
+      [1001, 1],
+      [1001, 1],
+    ],
+  );
 });
