@@ -178,6 +178,7 @@ export class Daemon {
       this.logger.info('session sync stopped');
       return;
     }
+    this.#syncRunning = null; // a restart closes the running one first, whether or not the new one starts
     await packet.startSync(options, { master: this.#syncMaster, requestSnapshot: starting });
     this.#syncRunning = wanted;
     this.logger.info(

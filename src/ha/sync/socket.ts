@@ -69,6 +69,11 @@ export class UdpSyncSocket implements SyncSocket {
     });
   }
 
+  /** The bound port (what `listen` port 0 became). */
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
   send(b: Uint8Array, to: SyncPeerAddress): void {
     this.#socket.send(b, to.port, to.address, (err) => {
       if (err) {
