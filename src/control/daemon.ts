@@ -48,6 +48,8 @@ export class Daemon {
   /** The session sync settings running in the packet worker (JSON, to see reload changes); null = off. */
   #syncRunning: string | null = null;
   #syncMaster = false;
+  /** Set as soon as stop() is called (the VRRP resignation it starts reports synchronously). */
+  #shuttingDown = false;
   readonly #env: Readonly<Record<string, string | undefined>>;
 
   private constructor(opts: DaemonOptions, host: EngineHost, dataplane: DataPlane) {
@@ -202,6 +204,9 @@ export class Daemon {
     const followed = () => this.director.config.ha.sync?.instance ?? this.director.config.ha.vrrp[0]?.name;
     const follow = (instance: string, state: string) => {
       if (instance !== followed() || !(this.dataplane instanceof PacketDataPlane)) return;
+      // A master that resigns to stop keeps sending until its data plane stops: connections it still
+      // forwards during the handover reach the new master too.
+      if (this.#shuttingDown) return;
       const master = state === 'master';
       if (master === this.#syncMaster) return;
       this.#syncMaster = master;
@@ -255,6 +260,7 @@ export class Daemon {
 
   /** Stops accepting, lets connections finish for up to `graceMs`, then exits everything. Idempotent. */
   stop(graceMs: number): Promise<void> {
+    this.#shuttingDown = true;
     this.#stopping ??= (async () => {
       this.logger.info({ graceMs }, 'stopping');
       // Resign first (VRRP priority 0): the backup takes over after Skew_Time, not Master_Down_Interval.

@@ -323,7 +323,12 @@ export class SessionSync {
     };
   }
 
+  /** A master sends what it still has journalled first (the last changes before a graceful stop). */
   close(): Promise<void> {
+    if (this.#master) {
+      this.#sendChanges(this.#clock?.() ?? this.#now);
+      this.#flushDeltas();
+    }
     this.#store.setJournal(false);
     return this.#socket.close();
   }
