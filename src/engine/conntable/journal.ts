@@ -5,6 +5,7 @@
  * then, so changes coalesce. A full ring counts an overflow and leaves the entry unmarked: the sender's
  * periodic refresh walk sends it later (IPVS has no journal; it sends from the packet path itself).
  */
+import { CF, STRIDE, W } from './layout.js';
 export class SyncJournal {
   readonly #ids: Uint32Array;
   readonly #mask: number;
@@ -49,4 +50,34 @@ export class SyncJournal {
     this.#head = (this.#head + 1) >>> 0;
     return id;
   }
+}
+
+/** The session table as the journal's consumer sees it. */
+interface Journalled {
+  readonly e: Uint32Array;
+  readonly journal: SyncJournal | null;
+}
+
+/** The next queued entry still live and pending (its mark cleared), or 0 when the journal is empty. */
+export function takeChanged(t: Journalled): number {
+  const j = t.journal;
+  if (j === null) return 0;
+  for (;;) {
+    const id = j.shift();
+    if (id === 0) return 0;
+    const b = id * STRIDE + W.STATE;
+    const st = t.e[b]!;
+    // Freed (state word zeroed) or already taken through an earlier queue position: skip.
+    if (!(st & CF.SYNC_PENDING)) continue;
+    t.e[b] = (st & ~CF.SYNC_PENDING) >>> 0;
+    return id;
+  }
+}
+
+/** Stops journalling and forgets what is queued (this director stopped being the sync master). */
+export function stopJournal(t: Journalled): void {
+  const j = t.journal;
+  if (j === null) return;
+  j.active = false;
+  while (takeChanged(t) !== 0);
 }

@@ -259,30 +259,6 @@ export class ConnTable {
     if (j.push(id)) this.e[b] = (st | CF.SYNC_PENDING) >>> 0;
   }
 
-  /** The next queued entry still live and pending (its mark cleared), or 0 when the journal is empty. */
-  takeChanged(): number {
-    const j = this.journal;
-    if (j === null) return 0;
-    for (;;) {
-      const id = j.shift();
-      if (id === 0) return 0;
-      const b = id * STRIDE + W.STATE;
-      const st = this.e[b]!;
-      // Freed (state word zeroed) or already taken through an earlier queue position: skip.
-      if (!(st & CF.SYNC_PENDING)) continue;
-      this.e[b] = (st & ~CF.SYNC_PENDING) >>> 0;
-      return id;
-    }
-  }
-
-  /** Stops journalling and forgets what is queued (this director stopped being the sync master). */
-  stopJournal(): void {
-    const j = this.journal;
-    if (j === null) return;
-    j.active = false;
-    while (this.takeChanged() !== 0);
-  }
-
   /** Every live entry id (control plane: listing, sync snapshots). */
   *ids(): IterableIterator<number> {
     for (let id = 1; id <= this.#highWater; id++) if (this.e[id * STRIDE + W.STATE]! & CF.IN_USE) yield id;

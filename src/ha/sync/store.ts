@@ -5,7 +5,7 @@
  * forwarder's per-session first data sequence number (kept beside the session table, not in it).
  */
 import type { Balancer } from '../../engine/balancer.js';
-import { SyncJournal } from '../../engine/conntable/journal.js';
+import { SyncJournal, stopJournal, takeChanged } from '../../engine/conntable/journal.js';
 import { readSynced, type SyncedSession } from '../../engine/conntable/sync.js';
 
 export interface SessionStore {
@@ -43,9 +43,9 @@ export function balancerStore(b: Balancer, isns: IsnStore | null, journalCapacit
     isTemplate: (id) => conns.isTemplate(id),
     setJournal(active) {
       if (active) journal.active = true;
-      else conns.stopJournal();
+      else stopJournal(conns);
     },
-    takeChanged: () => conns.takeChanged(),
+    takeChanged: () => takeChanged(conns),
     journal,
     read(id, now, out) {
       if (!readSynced(conns, id, now, out)) return false;

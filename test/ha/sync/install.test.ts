@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIp } from '../../../src/engine/addr.js';
 import type { Balancer } from '../../../src/engine/balancer.js';
-import { SyncJournal } from '../../../src/engine/conntable/journal.js';
+import { SyncJournal, stopJournal, takeChanged } from '../../../src/engine/conntable/journal.js';
 import { CF } from '../../../src/engine/conntable/layout.js';
 import {
   InstallFail,
@@ -57,17 +57,17 @@ test('journal: a new entry is queued once however often it changes; freed entrie
   a.conns.tcpTransition(id, Dir.INPUT, TcpFlag.ACK, 0);
   assert.equal(j.length, 1);
   assert.ok(a.conns.flags(id) & CF.SYNC_PENDING);
-  assert.equal(a.conns.takeChanged(), id);
-  assert.equal(a.conns.takeChanged(), 0);
+  assert.equal(takeChanged(a.conns), id);
+  assert.equal(takeChanged(a.conns), 0);
   assert.equal(a.conns.flags(id) & CF.SYNC_PENDING, 0);
   // A packet that changes nothing queues nothing; a state change queues again.
   a.conns.tcpTransition(id, Dir.INPUT, TcpFlag.ACK, 10);
   assert.equal(j.length, 0);
   a.conns.tcpTransition(id, Dir.INPUT, TcpFlag.FIN, 20);
-  assert.equal(a.conns.takeChanged(), id);
+  assert.equal(takeChanged(a.conns), id);
   const gone = a.schedule(sa.id, flow('203.0.113.1', 1002), 0);
   a.conns.remove(gone);
-  assert.equal(a.conns.takeChanged(), 0, 'a freed entry is not handed out');
+  assert.equal(takeChanged(a.conns), 0, 'a freed entry is not handed out');
 });
 
 test('journal: a full ring counts overflows and leaves entries unmarked for the refresh walk', () => {
@@ -78,7 +78,7 @@ test('journal: a full ring counts overflows and leaves entries unmarked for the 
   assert.equal(a.conns.journal.length, 16);
   assert.equal(a.conns.journal.overflows, 4);
   assert.equal(a.conns.flags(ids[19]!) & CF.SYNC_PENDING, 0);
-  a.conns.stopJournal();
+  stopJournal(a.conns);
   assert.equal(a.conns.journal.length, 0);
   assert.ok(
     ids.every((id) => (a.conns.flags(id) & CF.SYNC_PENDING) === 0),
@@ -262,7 +262,7 @@ test('install: copies are not journalled (no echo), later changes here are', () 
   assert.equal(b.conns.journal.length, 0);
   assert.ok(b.conns.journal.active, 'journalling resumes after the install');
   b.conns.tcpTransition(got, Dir.INPUT, TcpFlag.SYN, 1);
-  assert.equal(b.conns.takeChanged(), got);
+  assert.equal(takeChanged(b.conns), got);
 });
 
 test('journalling allocates nothing: state changes marked and taken, 100k times', async () => {
@@ -281,7 +281,7 @@ test('journalling allocates nothing: state changes marked and taken, 100k times'
   const run = (n: number) => {
     for (let i = 0; i < n; i++) {
       a.conns.tcpTransition(ids[i & 63]!, Dir.INPUT, flags[(i >> 6) & 3]!, i);
-      if ((i & 63) === 63) while (a.conns.takeChanged() !== 0) taken++;
+      if ((i & 63) === 63) while (takeChanged(a.conns) !== 0) taken++;
     }
   };
   run(50_000);
