@@ -10,6 +10,7 @@ import { formatEndpoint, formatIp, type IpAddress } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { HaController } from '../ha/controller.js';
 import { nonlocalBindProblem } from '../ha/nonlocal-bind.js';
+import type { SyncOptions } from '../ha/sync/types.js';
 import type { HealthManagerOptions } from '../health/index.js';
 import { buildRouter } from './api/routes.js';
 import { AdminServer } from './api/server.js';
@@ -44,6 +45,11 @@ export class Daemon {
   /** VRRP (null when `ha.vrrp` is empty). */
   ha: HaController | null = null;
   #stopping: Promise<void> | null = null;
+  /** The session sync settings running in the packet worker (JSON, to see reload changes); null = off. */
+  #syncRunning: string | null = null;
+  #syncMaster = false;
+  /** Set as soon as stop() is called (the VRRP resignation it starts reports synchronously). */
+  #shuttingDown = false;
   readonly #env: Readonly<Record<string, string | undefined>>;
 
   private constructor(opts: DaemonOptions, host: EngineHost, dataplane: DataPlane) {
@@ -106,6 +112,7 @@ export class Daemon {
       const bindProblem = nonlocalBindProblem(config);
       if (bindProblem) opts.logger.warn(bindProblem);
       await daemon.director.start();
+      await daemon.#syncSessions(config, true);
       await daemon.#syncHa(config);
       daemon.adminAddress = await daemon.admin.listen();
     } catch (err) {
@@ -139,8 +146,80 @@ export class Daemon {
     const { config, warnings } = await loadConfigFile(this.configFile, { env: this.#env });
     for (const w of warnings) this.logger.warn({ file: w.file, line: w.line }, w.message);
     const result = await this.director.apply(config, opts);
-    if (!opts.dryRun) await this.#syncHa(config);
+    if (!opts.dryRun) {
+      await this.#syncSessions(config, false);
+      await this.#syncHa(config);
+    }
     return result;
+  }
+
+  /**
+   * Session sync (packet mode): starts it, restarts it when its settings changed, stops it when removed.
+   * At start the director asks its peers for their sessions and waits (up to `snapshotWait`) before VRRP
+   * may make it master, so it never takes traffic with an empty table while a peer holds sessions.
+   */
+  async #syncSessions(config: Config, starting: boolean): Promise<void> {
+    const s = config.ha.sync;
+    if (!(this.dataplane instanceof PacketDataPlane)) {
+      if (s && starting) this.logger.warn('ha.sync: session sync needs dataplane.kind packet; it is off');
+      return;
+    }
+    const packet = this.dataplane;
+    const options: SyncOptions | null = s && {
+      listen: s.listen,
+      peers: s.peers,
+      key: s.key,
+      refreshIntervalMs: s.refreshIntervalMs,
+      snapshotWaitMs: s.snapshotWaitMs,
+    };
+    const wanted = options && JSON.stringify({ ...options, instance: s?.instance });
+    if (wanted === this.#syncRunning) return;
+    if (!options) {
+      await packet.stopSync();
+      this.#syncRunning = null;
+      this.logger.info('session sync stopped');
+      return;
+    }
+    this.#syncRunning = null; // a restart closes the running one first, whether or not the new one starts
+    await packet.startSync(options, { master: this.#syncMaster, requestSnapshot: starting });
+    this.#syncRunning = wanted;
+    this.logger.info(
+      { listen: formatEndpoint(options.listen), peers: options.peers.map(formatEndpoint) },
+      'session sync started',
+    );
+    if (!starting || options.snapshotWaitMs === 0) return;
+    const deadline = Date.now() + options.snapshotWaitMs + 1000;
+    let st = await packet.syncStatus();
+    while (st?.snapshot.state === 'waiting' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      st = await packet.syncStatus();
+    }
+    const snap = { state: st?.snapshot.state, records: st?.snapshot.received, from: st?.snapshot.from };
+    if (st?.snapshot.state === 'done') this.logger.info(snap, 'session sync: snapshot received');
+    else this.logger.warn(snap, 'session sync: no snapshot from any peer; starting without one');
+  }
+
+  /** VRRP transitions of the instance sync follows make this director the sync master or not. */
+  #followVrrp(ha: HaController): void {
+    const followed = () => this.director.config.ha.sync?.instance ?? this.director.config.ha.vrrp[0]?.name;
+    const follow = (instance: string, state: string) => {
+      if (instance !== followed() || !(this.dataplane instanceof PacketDataPlane)) return;
+      // A master that resigns to stop keeps sending until its data plane stops: connections it still
+      // forwards during the handover reach the new master too.
+      if (this.#shuttingDown) return;
+      const master = state === 'master';
+      if (master === this.#syncMaster) return;
+      this.#syncMaster = master;
+      if (this.#syncRunning === null) return;
+      this.dataplane.setSyncRole(master).then(
+        () => this.logger.info({ instance }, `session sync: ${master ? 'master' : 'backup'}`),
+        (err: Error) => this.logger.warn({ err: err.message }, 'session sync: role change failed'),
+      );
+    };
+    ha.onStateChange((c) => follow(c.instance, c.to));
+    const name = followed();
+    const now = name === undefined ? undefined : ha.instance(name)?.status().state;
+    if (name !== undefined && now !== undefined) follow(name, now);
   }
 
   /** Starts VRRP when the config has instances, or applies the new instance list to the running one. */
@@ -176,10 +255,12 @@ export class Daemon {
         onChange: (listener) => director.onHealthChange(listener),
       },
     });
+    this.#followVrrp(this.ha);
   }
 
   /** Stops accepting, lets connections finish for up to `graceMs`, then exits everything. Idempotent. */
   stop(graceMs: number): Promise<void> {
+    this.#shuttingDown = true;
     this.#stopping ??= (async () => {
       this.logger.info({ graceMs }, 'stopping');
       // Resign first (VRRP priority 0): the backup takes over after Skew_Time, not Master_Down_Interval.

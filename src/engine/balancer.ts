@@ -5,6 +5,7 @@
  */
 import type { IpAddress } from './addr.js';
 import { CF } from './conntable/layout.js';
+import { installSynced, linkSyncedToTemplate, type SyncedSession, SyncFlag } from './conntable/sync.js';
 import { ConnTable, type ConnTableOptions, type NewConn, newConnParams } from './conntable/table.js';
 import { DestFlag, DestTable } from './dest-table.js';
 import { Forwarding } from './forwarding.js';
@@ -193,6 +194,26 @@ export class Balancer {
       }
     }
     return false;
+  }
+
+  /**
+   * Session sync: installs or updates a peer director's session or template (conntable/sync.ts: matched
+   * by service and real-server address, Full-NAT local address and port kept, so this director's port
+   * allocation steps around them) and puts a persistent connection under this director's copy of its
+   * template. Returns the entry id or a negated InstallFail.
+   */
+  installSynced(r: SyncedSession, now: number, graceMs: number): number {
+    const conns = this.conns;
+    const id = installSynced(conns, r, now, graceMs);
+    if (id > 0 && r.flags & SyncFlag.PERSISTENT && conns.control(id) === 0) {
+      const svc = this.services.get(conns.svc(id))!;
+      if (svc.persistence) {
+        maskWords(r.caddr, r.af, svc.persistence.prefixLen, this.#snet);
+        const tpl = conns.lookupTemplate(svc.id, r.af, this.#snet, svc.port, now);
+        if (tpl !== 0) linkSyncedToTemplate(conns, id, tpl);
+      }
+    }
+    return id;
   }
 
   #fail(why: ScheduleFailure): 0 {

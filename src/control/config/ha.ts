@@ -18,6 +18,9 @@ export const VRRP_DEFAULTS = Object.freeze({
   trackWeight: 0,
 });
 
+/** Session sync: a full refresh every 30 s; a starting director waits up to 3 s for a snapshot. */
+export const SYNC_DEFAULTS = Object.freeze({ refreshIntervalMs: 30_000, snapshotWaitMs: 3000 });
+
 export function normalizeHa(
   raw: RawConfig['ha'],
   services: readonly ServiceConfig[],
@@ -46,7 +49,18 @@ export function normalizeHa(
     vrids.set(vridKey, i);
     vrrp.push(out);
   });
-  return { vrrp, sync: raw?.sync ? normalizeSync(raw.sync, ctx, issues) : null };
+  const sync = raw?.sync ? normalizeSync(raw.sync, ctx, issues) : null;
+  if (sync !== null) {
+    const followed = sync.instance;
+    if (followed !== null && !vrrp.some((v) => v.name === followed))
+      issues.error(['ha', 'sync', 'instance'], `no VRRP instance is named '${followed}'`);
+    else if (vrrp.length === 0)
+      issues.warn(
+        ['ha', 'sync'],
+        'no VRRP instance: this director never becomes the sync master, it only receives',
+      );
+  }
+  return { vrrp, sync };
 }
 
 function normalizeInstance(
@@ -144,5 +158,14 @@ function normalizeSync(
   else issues.error([...path, 'key'], 'is required (or keyFile): sync messages are authenticated');
   if (key !== null && key.length < 16)
     issues.error([...path, raw.key !== undefined ? 'key' : 'keyFile'], 'must be at least 16 characters');
-  return key === null ? null : { listen: raw.listen, peers: raw.peers, key };
+  return key === null
+    ? null
+    : {
+        listen: raw.listen,
+        peers: raw.peers,
+        key,
+        instance: raw.instance ?? null,
+        refreshIntervalMs: raw.refreshInterval ?? SYNC_DEFAULTS.refreshIntervalMs,
+        snapshotWaitMs: raw.snapshotWait ?? SYNC_DEFAULTS.snapshotWaitMs,
+      };
 }

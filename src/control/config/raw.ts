@@ -13,6 +13,7 @@ import { DEFAULT_SCHEDULER_OPTIONS } from '../../engine/schedulers/names.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import { HEALTH_DEFAULTS, type HealthCheckSpec } from '../../health/spec.js';
 import { formatDuration } from './duration.js';
+import { SYNC_DEFAULTS } from './ha.js';
 import { defaultHealthKind } from './health.js';
 import { type ConfigIssue, formatPath, fromZodIssues, makeErrorMap } from './issues.js';
 import { normalizeConfig } from './normalize.js';
@@ -70,6 +71,10 @@ export function configToRaw(c: Config): RawObject {
       peers: c.ha.sync.peers.map(formatEndpoint),
       key: c.ha.sync.key,
     };
+    const sync = ha.sync as RawObject;
+    if (c.ha.sync.instance !== null) sync.instance = c.ha.sync.instance;
+    put(sync, 'refreshInterval', ms(c.ha.sync.refreshIntervalMs), ms(SYNC_DEFAULTS.refreshIntervalMs));
+    put(sync, 'snapshotWait', ms(c.ha.sync.snapshotWaitMs), ms(SYNC_DEFAULTS.snapshotWaitMs));
   }
   if (Object.keys(ha).length > 0) out.ha = ha;
   return out;

@@ -152,6 +152,9 @@ const syncSchema = z.strictObject({
   peers: z.array(endpoint()).min(1),
   key: z.string().min(16).optional(),
   keyFile: z.string().min(1).optional(),
+  instance: z.string().min(1).optional(),
+  refreshInterval: duration({ minMs: 1000, maxMs: 3_600_000 }).optional(),
+  snapshotWait: duration({ maxMs: 600_000 }).optional(),
 });
 
 export const configSchema = z.strictObject({

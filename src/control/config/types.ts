@@ -160,4 +160,10 @@ export interface SyncConfig {
   peers: Endpoint[];
   /** HMAC key authenticating sync messages. */
   key: string;
+  /** The VRRP instance whose MASTER state makes this director the sync master; null = the first one. */
+  instance: string | null;
+  /** Every live session is re-sent this often (master), and copies live this much past their expiry. */
+  refreshIntervalMs: number;
+  /** How long a starting director waits for a peer's snapshot before it starts VRRP. */
+  snapshotWaitMs: number;
 }

@@ -1,11 +1,13 @@
 /**
  * The contract between the packet data plane's main thread and its worker: the handler's start options
  * (plain data, structured-cloned) and the control messages the main thread sends (engine operations,
- * snapshots, per-service Full-NAT options, VIP ownership for VRRP).
+ * snapshots, per-service Full-NAT options, VIP ownership for VRRP, session sync: its settings, its role and
+ * its status; the sessions themselves never cross threads).
  */
 import type { IpAddress } from '../../engine/addr.js';
 import type { EngineOp } from '../../engine/ops.js';
 import type { ConnFilter } from '../../engine/snapshot.js';
+import type { SyncOptions, SyncStatus } from '../../ha/sync/types.js';
 
 export interface LvsInterface {
   name: string;
@@ -55,11 +57,21 @@ export type LvsControl =
   | { type: 'services'; services: LvsServiceOptions[] }
   | { type: 'answerVips'; on: boolean }
   | { type: 'announce'; addresses: IpAddress[]; count: number }
-  | { type: 'stats' };
+  | { type: 'stats' }
+  /** (Re)starts session sync (a running one is closed first); `requestSnapshot` asks the peers at once. */
+  | { type: 'syncStart'; options: SyncOptions; master: boolean; requestSnapshot: boolean }
+  | { type: 'syncRole'; master: boolean }
+  | { type: 'syncStop' }
+  | { type: 'syncStatus' };
+
+/** The answer to `syncStart` and `syncStatus` (null: sync is off). */
+export type LvsSyncStatus = SyncStatus | null;
 
 export interface LvsStats {
   drops: Record<string, number>;
   passes: Record<string, number>;
   events: Record<string, number>;
   verdicts: Record<string, number>;
+  /** Session sync counters (empty while sync is off). */
+  sync: Record<string, number>;
 }

@@ -1,13 +1,15 @@
 /**
  * The packet data plane, main-thread side: checks the host (preflight.ts), reads the interface and the
  * kernel's routes, starts the packet worker running the LVS handler (engine + pipeline), and drives it:
- * per-service Full-NAT options, VIP announcements, VIP ownership for VRRP. The engine in the worker is
- * reached through `engineHost()` (an EngineHost posting operations as messages).
+ * per-service Full-NAT options, VIP announcements, VIP ownership for VRRP, session sync (which runs in
+ * the worker; this side sets it up, passes the VRRP role and reads its status). The engine in the worker
+ * is reached through `engineHost()` (an EngineHost posting operations as messages).
  */
 import { fileURLToPath } from 'node:url';
 import type { IpAddress } from '../../engine/addr.js';
 import type { EngineOp } from '../../engine/ops.js';
 import type { ConnFilter, ConnSnapshot, EngineSnapshot } from '../../engine/snapshot.js';
+import type { SyncOptions, SyncStatus } from '../../ha/sync/types.js';
 import type { DataPlane, DataPlaneService, DataPlaneStats } from '../types.js';
 import { formatMac } from './ifinfo.js';
 import { interfaceAddresses, kernelRoutes } from './kernel-routes.js';
@@ -37,10 +39,12 @@ export class PacketDataPlane implements DataPlane {
   #lastStats: LvsStats | null = null;
   #statsTimer: NodeJS.Timeout;
   #answerVips: boolean;
+  readonly #localAddresses: IpAddress[];
 
   private constructor(worker: PacketWorker, o: PacketDataPlaneOptions) {
     this.worker = worker;
     this.interfaceName = o.interface;
+    this.#localAddresses = o.localAddresses;
     this.#answerVips = o.answerVips;
     this.#statsTimer = setInterval(() => {
       this.#control({ type: 'stats' }).then(
@@ -135,11 +139,35 @@ export class PacketDataPlane implements DataPlane {
     await this.#control({ type: 'announce', addresses, count });
   }
 
-  /** VRRP: start or stop answering ARP for VIPs (and announce them when taking over). */
+  /**
+   * VRRP: start or stop answering ARP for VIPs and Full-NAT local addresses, and announce both when taking
+   * over (real servers must learn that the local addresses moved, clients that the VIPs did).
+   */
   async setVipOwnership(on: boolean, addresses: IpAddress[]): Promise<void> {
     this.#answerVips = on;
     await this.#control({ type: 'answerVips', on });
-    if (on && addresses.length > 0) await this.announce(addresses, 3);
+    const all = [...addresses, ...this.#localAddresses];
+    if (on && all.length > 0) await this.announce(all, 3);
+  }
+
+  /** Starts (or restarts with new settings) session sync in the worker; rejects when it cannot listen. */
+  async startSync(
+    options: SyncOptions,
+    o: { master: boolean; requestSnapshot: boolean },
+  ): Promise<SyncStatus> {
+    return (await this.#control({ type: 'syncStart', options, ...o })) as SyncStatus;
+  }
+
+  async setSyncRole(master: boolean): Promise<void> {
+    await this.#control({ type: 'syncRole', master });
+  }
+
+  async stopSync(): Promise<void> {
+    await this.#control({ type: 'syncStop' });
+  }
+
+  async syncStatus(): Promise<SyncStatus | null> {
+    return (await this.#control({ type: 'syncStatus' })) as SyncStatus | null;
   }
 
   async stop(_graceMs: number): Promise<void> {
@@ -155,6 +183,7 @@ export class PacketDataPlane implements DataPlane {
     if (s) {
       for (const [k, v] of Object.entries(s.drops)) counters[`drop_${k}`] = v;
       for (const [k, v] of Object.entries(s.events)) counters[k] = v;
+      for (const [k, v] of Object.entries(s.sync)) counters[`sync_${k}`] = v;
     }
     return { counters, gauges: {} };
   }

@@ -58,6 +58,8 @@ export const CF = Object.freeze({
   OUT_HASHED: 1 << 23,
   /** Template no longer valid (its dest went away): never matches again, left to expire (IPVS re-keys it). */
   DEAD: 1 << 24,
+  /** Queued in the session-sync journal (journal.ts): an id is queued once until the sender takes it. */
+  SYNC_PENDING: 1 << 25,
 });
 
 export const HEAD = 0x80000000;

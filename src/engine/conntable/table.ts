@@ -10,6 +10,7 @@ import type { LocalAddressPool } from '../local-addrs.js';
 import type { FlowKey } from '../schedulers/scheduler.js';
 import type { ServiceTable } from '../service-table.js';
 import { ConnIndex, type FlowBatch } from './hash-index.js';
+import type { SyncJournal } from './journal.js';
 import { CF, STRIDE, W } from './layout.js';
 import {
   DEFAULT_TCP_TIMEOUTS_S,
@@ -113,6 +114,8 @@ export class ConnTable {
   readonly stats = new Float64Array(CONN_STAT_NAMES.length);
   /** Called for each entry just before it is freed (expiry, eviction or removal), fields still readable. */
   onExpire: ((id: number) => void) | null = null;
+  /** Session sync: new and changed entries are queued here while it is active (journal.ts). */
+  journal: SyncJournal | null = null;
   /** TCP timeouts per state, ms (`ipvsadm --set` changes ESTABLISHED and FIN_WAIT). */
   readonly tcpTimeoutMs = Uint32Array.from(DEFAULT_TCP_TIMEOUTS_S, (s) => s * 1000);
   udpTimeoutMs = DEFAULT_UDP_TIMEOUT_S * 1000;
@@ -169,6 +172,11 @@ export class ConnTable {
 
   get inDefence(): boolean {
     return this.#inDefence;
+  }
+
+  /** Highest id ever handed out: ids 1..highWater cover every live entry (sync walks). */
+  get highWater(): number {
+    return this.#highWater;
   }
 
   // ---- field access -------------------------------------------------------------------------------
@@ -228,10 +236,27 @@ export class ConnTable {
   }
   setSeqDelta(id: number, d: number): void {
     this.e[id * STRIDE + W.SEQ] = d >>> 0;
+    this.markChanged(id);
   }
   setFlag(id: number, flag: number, on: boolean): void {
     const b = id * STRIDE + W.STATE;
-    this.e[b] = (on ? this.e[b]! | flag : this.e[b]! & ~flag) >>> 0;
+    const old = this.e[b]!;
+    const next = (on ? old | flag : old & ~flag) >>> 0;
+    if (next === old) return;
+    this.e[b] = next;
+    this.markChanged(id);
+  }
+
+  // ---- session sync journal -------------------------------------------------------------------------
+
+  /** Queues a new or changed entry for session sync (once until taken; nothing when sync is off). */
+  markChanged(id: number): void {
+    const j = this.journal;
+    if (j === null || !j.active) return;
+    const b = id * STRIDE + W.STATE;
+    const st = this.e[b]!;
+    if (st & CF.SYNC_PENDING) return;
+    if (j.push(id)) this.e[b] = (st | CF.SYNC_PENDING) >>> 0;
   }
 
   /** Every live entry id (control plane: listing, sync snapshots). */
@@ -381,9 +406,13 @@ export class ConnTable {
     const d = this.dests;
     d.inactConns[p.dest]!++;
     d.checkOverloadOnBind(p.dest);
-    d.stats.conn(p.dest);
-    this.services.stats.conn(p.svc);
+    // A synced copy is not a connection scheduled here (IPVS counts conns in ip_vs_schedule only).
+    if (!(p.flags & CF.SYNCED)) {
+      d.stats.conn(p.dest);
+      this.services.stats.conn(p.svc);
+    }
     this.stats[ConnStat.CREATED]!++;
+    this.markChanged(id);
     return id;
   }
 
@@ -409,6 +438,7 @@ export class ConnTable {
     this.dests.persistConns[dest]!++;
     this.dests.checkOverloadOnBind(dest);
     this.stats[ConnStat.TEMPLATES_CREATED]!++;
+    this.markChanged(id);
     return id;
   }
 

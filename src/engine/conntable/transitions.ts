@@ -16,6 +16,8 @@ export interface StateHost {
   readonly inDefence: boolean;
   arm(id: number, now: number, timeoutMs: number): void;
   timeoutOf(id: number): number;
+  /** Session sync: the entry's state or flags changed. */
+  markChanged(id: number): void;
 }
 
 /** Moves the dest's counter between active and inactive; returns the new flag word. */
@@ -40,7 +42,8 @@ function recount(d: DestTable, dest: number, st: number, active: boolean): numbe
 export function tcpTransition(t: StateHost, id: number, dir: number, tcpFlags: number, now: number): number {
   const e = t.e;
   const b = id * STRIDE;
-  let st = e[b + W.STATE]!;
+  const before = e[b + W.STATE]!;
+  let st = before;
   if (dir === Dir.OUTPUT) st &= ~CF.NOOUTPUT;
   const table = dir === Dir.INPUT && st & CF.NOOUTPUT ? Dir.INPUT_ONLY : dir;
   const old = st & 0xff;
@@ -50,7 +53,9 @@ export function tcpTransition(t: StateHost, id: number, dir: number, tcpFlags: n
     const ctl = e[b + W.CONTROL]!;
     if (next === TcpState.ESTABLISHED && ctl !== 0) e[ctl * STRIDE + W.STATE]! |= CF.ASSURED;
   }
-  e[b + W.STATE] = ((st & ~0xff) | next) >>> 0;
+  const after = ((st & ~0xff) | next) >>> 0;
+  e[b + W.STATE] = after;
+  if (after !== before) t.markChanged(id);
   t.arm(id, now, t.tcpTimeoutMs[next]!);
   return next;
 }
@@ -60,7 +65,11 @@ export function udpTransition(t: StateHost, id: number, dir: number, now: number
   const e = t.e;
   const b = id * STRIDE;
   if (dir === Dir.OUTPUT) {
-    e[b + W.STATE]! &= ~CF.NOOUTPUT;
+    const st = e[b + W.STATE]!;
+    if (st & CF.NOOUTPUT) {
+      e[b + W.STATE] = (st & ~CF.NOOUTPUT) >>> 0;
+      t.markChanged(id);
+    }
     const ctl = e[b + W.CONTROL]!;
     if (ctl !== 0) e[ctl * STRIDE + W.STATE]! |= CF.ASSURED;
   }
@@ -77,6 +86,7 @@ export function setTcpState(t: StateHost, id: number, state: number, now: number
     if (state === TcpState.ESTABLISHED && e[b + W.CONTROL] !== 0)
       e[e[b + W.CONTROL]! * STRIDE + W.STATE]! |= CF.ASSURED;
     e[b + W.STATE] = ((st & ~0xff) | state) >>> 0;
+    t.markChanged(id);
   }
   t.arm(id, now, t.timeoutOf(id));
 }

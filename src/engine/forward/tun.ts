@@ -26,7 +26,6 @@ import { finishInnerChecksums, segmentTcp, writeOuter } from './tun-segment.js';
 export const tunForwarder: Forwarder = {
   toServer(c: FwdContext, conn: number): number {
     const p = c.p;
-    const cfg = c.cfg;
     let r = offloadProblem(c);
     if (r === 0) r = ttlProblem(c, true);
     if (r !== 0) return r;

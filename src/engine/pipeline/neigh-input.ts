@@ -1,6 +1,6 @@
 /**
- * ARP and Neighbor Discovery input: answer for the addresses the director owns (VIPs — unless a VRRP
- * backup turned that off —, Full-NAT local addresses, its interface addresses), and learn next hops.
+ * ARP and Neighbor Discovery input: answer for the addresses the director owns (VIPs and Full-NAT local
+ * addresses — unless a VRRP backup turned that off —, its interface addresses), and learn next hops.
  * Learning follows the kernel's rules: a request addressed to us and a solicited reply/advertisement
  * create an entry (for on-link addresses only); a gratuitous ARP or unsolicited advertisement only
  * refreshes an existing one. Anything else is passed to the kernel, which sees every frame anyway.
@@ -68,7 +68,11 @@ export class NeighbourInput {
     this.answerVips = cfg.answerVips;
   }
 
-  /** Whether `af` address `w[o..]` is the director's: its own, a local address, or (if answering) a VIP. */
+  /**
+   * Whether `af` address `w[o..]` is the director's: its own, or (while answering for VIPs) a VIP or a
+   * Full-NAT local address. Local addresses move with the VIPs: a VRRP backup holds copies of the
+   * master's Full-NAT sessions, so real servers must send their replies to whichever director is master.
+   */
   owns(af: number, w: ArrayLike<number>, o: number): boolean {
     const cfg = this.#cfg;
     const own = cfg.ownAddr;
@@ -83,8 +87,8 @@ export class NeighbourInput {
       )
         return true;
     }
-    if (this.#lips !== null && this.#lips.find(af, w, o) >= 0) return true;
-    return this.answerVips && this.#services.isVip(af, w, o);
+    if (!this.answerVips) return false;
+    return (this.#lips !== null && this.#lips.find(af, w, o) >= 0) || this.#services.isVip(af, w, o);
   }
 
   /** Learns the MAC at `b[mo..]` for `af` address `w`. */

@@ -106,6 +106,11 @@ export class Pipeline {
     };
   }
 
+  /** The Full-NAT forwarder's per-session state (session sync carries its first data sequence numbers). */
+  get fnatState(): FnatState {
+    return this.#ctx.fnat;
+  }
+
   /** Full-NAT options of a service (PROXY protocol, TOA). */
   setServiceOptions(svcId: number, o: ServicePipelineOptions): void {
     this.#svcOpts.set(svcId, o);
@@ -115,7 +120,7 @@ export class Pipeline {
     this.#svcOpts.clear(svcId);
   }
 
-  /** Whether ARP / NS for VIPs are answered (the VRRP master answers, a backup must not). */
+  /** Whether ARP / NS for VIPs and Full-NAT local addresses are answered (the VRRP master answers, a backup must not). */
   set answerVips(on: boolean) {
     this.#neighIn.answerVips = on;
   }

@@ -4,7 +4,7 @@
  * lab's directory; their pids are kept in the state file.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, TslvsError } from '../../errors.js';
@@ -26,10 +26,17 @@ import { type LabMode, labTopology } from './topology.js';
 /** The CLI entry point, to run tslvs commands inside the namespaces. */
 export const cliMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'main.js');
 
-async function waitForLog(file: string, pattern: RegExp, pid: number, timeoutMs: number): Promise<void> {
+/** Waits for `pattern` in `file` past byte `from` (logs are appended to across restarts). */
+async function waitForLog(
+  file: string,
+  pattern: RegExp,
+  pid: number,
+  timeoutMs: number,
+  from = 0,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const text = existsSync(file) ? readFileSync(file).subarray(from).toString('utf8') : '';
     if (pattern.test(text)) return;
     let alive = true;
     try {
@@ -74,13 +81,7 @@ export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): 
     createdAt: new Date().toISOString(),
   };
   writeLabState(state);
-  const start = (role: string, what: string, argv: string[]) => {
-    const log = join(dir, `${role}-${what}.log`);
-    const child = spawnInNs(`${o.prefix}-${role}`, [process.execPath, cliMain, ...argv], log);
-    state.processes.push({ role, what, pid: child.pid ?? -1, log });
-    writeLabState(state);
-    return state.processes.at(-1)!;
-  };
+  const start = (role: string, what: string, argv: string[]) => startInLab(state, role, what, argv);
   try {
     await buildTopology(t);
     for (const rs of t.realServers) {
@@ -120,17 +121,64 @@ export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): 
       }
     }
     const directors = t.hosts.filter((h) => h.role.startsWith('director'));
+    // Session sync between the directors' second addresses (the real servers' segment), one key per lab.
+    const syncKey = randomBytes(24).toString('hex');
+    const syncAddr = (h: (typeof directors)[number]) => h.links[0]!.addresses[1]!.split('/')[0]!;
     for (const [i, h] of directors.entries()) {
       const file = join(dir, `${h.role}.yaml`);
-      writeFileSync(file, directorConfig(t, state.token, t.ha ? { vrrpPriority: i === 0 ? 150 : 100 } : {}));
-      const p = start(h.role, 'director', ['run', '-c', file, '--json']);
-      await waitForLog(p.log, /tslvs started/, p.pid, 30_000);
+      const ha = t.ha
+        ? {
+            vrrpPriority: i === 0 ? 150 : 100,
+            sync: {
+              address: syncAddr(h),
+              peers: directors.filter((d) => d !== h).map(syncAddr),
+              key: syncKey,
+            },
+          }
+        : {};
+      writeFileSync(file, directorConfig(t, state.token, ha));
     }
+    // Started together, as a pair of directors usually is; each waits briefly for the other's snapshot.
+    const started = directors.map((h) => startDirectorProcess(state, h.role));
+    for (const p of started) await waitForLog(p.log, /tslvs started/, p.pid, 30_000);
     return state;
   } catch (err) {
     await teardown(o.prefix, t);
     throw err;
   }
+}
+
+function startInLab(
+  state: LabState,
+  role: string,
+  what: string,
+  argv: string[],
+): LabState['processes'][number] {
+  const log = join(state.dir, `${role}-${what}.log`);
+  const child = spawnInNs(`${state.topology.prefix}-${role}`, [process.execPath, cliMain, ...argv], log);
+  state.processes.push({ role, what, pid: child.pid ?? -1, log });
+  writeLabState(state);
+  return state.processes.at(-1)!;
+}
+
+function startDirectorProcess(state: LabState, role: string): LabState['processes'][number] {
+  return startInLab(state, role, 'director', ['run', '-c', join(state.dir, `${role}.yaml`), '--json']);
+}
+
+/**
+ * (Re)starts a lab director (after it was stopped or killed) with its config; resolves once it runs
+ * (with --ha: after its session snapshot, before VRRP may make it master). Returns its process entry.
+ */
+export async function labStartDirector(prefix: string, role: string): Promise<LabState['processes'][number]> {
+  const state = readLabState(prefix);
+  if (!state) throw new TslvsError(ErrorCodes.ENVIRONMENT, `lab ${prefix} is not up`);
+  if (!state.topology.hosts.some((h) => h.role === role && role.startsWith('director')))
+    throw new TslvsError(ErrorCodes.INVALID_ARGUMENT, `lab ${prefix} has no director named '${role}'`);
+  const log = join(state.dir, `${role}-director.log`);
+  const from = existsSync(log) ? statSync(log).size : 0;
+  const p = startDirectorProcess(state, role);
+  await waitForLog(p.log, /tslvs started/, p.pid, 30_000, from);
+  return p;
 }
 
 export interface LabStatus {
@@ -180,7 +228,7 @@ export async function labStatus(prefix: string): Promise<LabStatus> {
   if (t.ha) {
     master = null;
     for (const h of t.hosts.filter((x) => x.role.startsWith('director'))) {
-      if ((await haState(h.ns, t.adminPort, s.token)) === 'MASTER') master = h.role;
+      if ((await haState(h.ns, t.adminPort, s.token))?.toLowerCase() === 'master') master = h.role;
     }
   }
   const addresses: Record<string, string[]> = {};

@@ -58,14 +58,23 @@ describe('pipeline options', () => {
     assert.equal(validateOutput(out, null), null);
   });
 
-  test('a VRRP backup does not answer ARP for VIPs, but still for its own addresses', () => {
+  test('a VRRP backup answers ARP neither for VIPs nor for local addresses, but for its own addresses', () => {
     const { pipeline, log } = run({ answerVips: false });
     assert.equal(pipeline.process(frame(stepOf('arp:', 'who-has VIP')), 1000), Verdict.PASS);
     assert.equal(PASS_NAMES[pipeline.lastReason], 'arp');
+    // Local addresses move with the VIPs: the master holds the Full-NAT sessions real servers answer.
+    assert.equal(
+      pipeline.process(frame(stepOf('arp:', 'who-has LIP on the VLAN (tag in')), 1000),
+      Verdict.PASS,
+    );
     assert.equal(pipeline.process(frame(stepOf('arp:', 'who-has own address')), 1000), Verdict.REPLY);
     pipeline.answerVips = true;
     assert.equal(pipeline.process(frame(stepOf('arp:', 'who-has VIP')), 1000), Verdict.REPLY);
-    assert.equal(log.length, 2);
+    assert.equal(
+      pipeline.process(frame(stepOf('arp:', 'who-has LIP on the VLAN (tag in')), 1000),
+      Verdict.REPLY,
+    );
+    assert.equal(log.length, 3);
   });
 
   test('sinks without vnet headers: partial checksums are finished here, GSO is refused', () => {

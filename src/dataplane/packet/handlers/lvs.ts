@@ -2,6 +2,8 @@
  * The packet worker's LVS handler: the engine (Balancer) and the forwarding pipeline run here, in the
  * worker thread that owns the rings; the main thread drives them with control messages (lvs-protocol.ts).
  * Frames are decided a batch at a time so the session lookups of a batch overlap their cache misses.
+ * Session sync (src/ha/sync/) runs here too, beside the session table it reads and fills: the main thread
+ * only configures it, tells it the VRRP role and reads its status.
  */
 import { Balancer } from '../../../engine/balancer.js';
 import { RateEstimator } from '../../../engine/estimator.js';
@@ -15,6 +17,10 @@ import {
   VERDICT_NAMES,
 } from '../../../engine/pipeline/index.js';
 import { listConns, snapshotEngine } from '../../../engine/snapshot.js';
+import { SessionSync } from '../../../ha/sync/session-sync.js';
+import { UdpSyncSocket } from '../../../ha/sync/socket.js';
+import { balancerStore } from '../../../ha/sync/store.js';
+import { SYNC_COUNTER_NAMES } from '../../../ha/sync/types.js';
 import { writeGratuitousArp } from '../../../wire/arp.js';
 import { adviseHugePages } from '../../hugepages.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
@@ -68,6 +74,18 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
     dests: new RateEstimator(balancer.dests.stats),
   };
   const verdicts = new Uint8Array(256);
+  // One journal slot per session up to 1M (4 bytes each); beyond that the refresh walk catches up.
+  const store = balancerStore(balancer, pipeline.fnatState, Math.min(1 << 20, Math.max(4096, o.capacity)));
+  let sync: SessionSync | null = null;
+  const startSync = async (m: Extract<LvsControl, { type: 'syncStart' }>) => {
+    await sync?.close();
+    sync = null;
+    const socket = await UdpSyncSocket.open(m.options.listen);
+    sync = new SessionSync(m.options, store, socket, () => performance.now());
+    sync.setRole(m.master);
+    if (m.requestSnapshot) sync.requestSnapshot(performance.now());
+    return sync.status(performance.now());
+  };
   let now = performance.now();
   let nextRates = 0;
   const mac = o.interfaces[0]!.mac.split(':').reduce((x, h) => x * 256 + Number.parseInt(h, 16), 0);
@@ -88,6 +106,10 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         rates.services.tick(now);
         rates.dests.tick(now);
       }
+      sync?.tick(now);
+    },
+    close(): void {
+      void sync?.close();
     },
     control(message: unknown): unknown {
       const m = message as LvsControl;
@@ -131,9 +153,23 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
             passes: named(PASS_NAMES, pipeline.passes),
             events: named(STAT_NAMES, pipeline.stats),
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
+            sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
           };
+          if (sync && store.journal.overflows > 0) s.sync.journal_overflows = store.journal.overflows;
           return s;
         }
+        case 'syncStart':
+          return startSync(m);
+        case 'syncRole':
+          sync?.setRole(m.master);
+          return null;
+        case 'syncStop': {
+          const closing = sync?.close();
+          sync = null;
+          return closing ?? null;
+        }
+        case 'syncStatus':
+          return sync?.status(now) ?? null;
         default:
           throw new Error(`unknown control message ${(m as { type: string }).type}`);
       }
