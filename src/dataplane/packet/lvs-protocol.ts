@@ -55,7 +55,7 @@ export type LvsControl =
   | { type: 'snapshot' }
   | { type: 'conns'; filter: ConnFilter; offset: number; limit: number }
   | { type: 'services'; services: LvsServiceOptions[] }
-  | { type: 'answerVips'; on: boolean }
+  | { type: 'answerVips'; on: boolean; addresses?: IpAddress[] }
   | { type: 'announce'; addresses: IpAddress[]; count: number }
   | { type: 'stats' }
   /** (Re)starts session sync (a running one is closed first); `requestSnapshot` asks the peers at once. */

@@ -145,7 +145,7 @@ export class PacketDataPlane implements DataPlane {
    */
   async setVipOwnership(on: boolean, addresses: IpAddress[]): Promise<void> {
     this.#answerVips = on;
-    await this.#control({ type: 'answerVips', on });
+    await this.#control({ type: 'answerVips', on, ...(on ? { addresses } : {}) });
     const all = [...addresses, ...this.#localAddresses];
     if (on && all.length > 0) await this.announce(all, 3);
   }

@@ -50,6 +50,12 @@ export class NeighbourInput {
   readonly #t = new Uint32Array(4);
   /** Answer for VIPs (a VRRP backup must not). */
   answerVips: boolean;
+  /**
+   * Further addresses answered together with the VIPs: a VRRP instance's virtual addresses that are no
+   * service's VIP, e.g. the real servers' gateway in LVS-NAT, which must move with the master.
+   */
+  #virtAf = new Uint8Array(0);
+  #virtAddr = new Uint32Array(0);
 
   constructor(
     cfg: ResolvedConfig,
@@ -88,7 +94,30 @@ export class NeighbourInput {
         return true;
     }
     if (!this.answerVips) return false;
-    return (this.#lips !== null && this.#lips.find(af, w, o) >= 0) || this.#services.isVip(af, w, o);
+    if ((this.#lips !== null && this.#lips.find(af, w, o) >= 0) || this.#services.isVip(af, w, o))
+      return true;
+    const v = this.#virtAddr;
+    for (let k = 0; k < this.#virtAf.length; k++) {
+      const b = k * 4;
+      if (
+        this.#virtAf[k] === af &&
+        v[b] === w[o] &&
+        v[b + 1] === w[o + 1] &&
+        v[b + 2] === w[o + 2] &&
+        v[b + 3] === w[o + 3]
+      )
+        return true;
+    }
+    return false;
+  }
+
+  /** Replaces the extra virtual addresses (see `#virtAddr`). */
+  setVirtualAddresses(list: readonly { family: number; words: readonly number[] }[]): void {
+    this.#virtAf = Uint8Array.from(list, (a) => a.family);
+    this.#virtAddr = new Uint32Array(list.length * 4);
+    list.forEach((a, k) => {
+      for (let i = 0; i < 4; i++) this.#virtAddr[k * 4 + i] = a.words[i]!;
+    });
   }
 
   /** Learns the MAC at `b[mo..]` for `af` address `w`. */

@@ -128,6 +128,11 @@ export class Pipeline {
     return this.#neighIn.answerVips;
   }
 
+  /** VRRP virtual addresses that are no service's VIP (a NAT gateway): answered with the VIPs. */
+  setVirtualAddresses(list: readonly { family: number; words: readonly number[] }[]): void {
+    this.#neighIn.setVirtualAddresses(list);
+  }
+
   /** One frame. */
   process(f: PipelineFrame, now: number): number {
     const p = this.#packets[0]!;

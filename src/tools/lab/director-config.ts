@@ -3,7 +3,7 @@
  * over the lab's real servers, with health checks, in packet mode on the director's eth0. With --ha each
  * director also runs a VRRP instance for the VIP and session sync with the other one.
  */
-import type { LabTopology } from './topology.js';
+import { type LabTopology, NAT_HA_GATEWAY } from './topology.js';
 
 export interface LabHaOptions {
   vrrpPriority?: number;
@@ -28,7 +28,7 @@ export function directorConfig(t: LabTopology, token: string, opts: LabHaOptions
       priority: ${opts.vrrpPriority}
       advertInterval: 1s
       version: 3
-      virtualAddresses: [${t.vip}/32]
+      virtualAddresses: [${t.vip}/32${t.mode === 'nat' ? `, ${NAT_HA_GATEWAY}/24` : ''}]
 ${
   opts.sync
     ? `  sync:

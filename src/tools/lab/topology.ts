@@ -43,6 +43,9 @@ export interface LabTopology {
 
 export const LAB_DEFAULT_PREFIX = 'tslvs';
 
+/** The real servers' gateway in NAT mode with two directors: a VRRP virtual address. */
+export const NAT_HA_GATEWAY = '10.10.1.250';
+
 export function validatePrefix(prefix: string): string | null {
   // Root-namespace link names (`${prefix}-br0`, `${prefix}-rs4a`) must fit IFNAMSIZ (15 characters).
   return /^[a-z][a-z0-9]{0,9}$/.test(prefix)
@@ -53,7 +56,9 @@ export function validatePrefix(prefix: string): string | null {
 export function labTopology(prefix: string, mode: LabMode, ha = false): LabTopology {
   const br0 = `${prefix}-br0`;
   const br1 = `${prefix}-br1`;
-  const rsGateway = mode === 'nat' ? '10.10.1.1' : '10.10.1.254';
+  // NAT: the real servers' gateway is the director; with two directors, an address VRRP moves with the
+  // VIP (a kernel address of one director would strand the replies when the other takes over).
+  const rsGateway = mode === 'nat' ? (ha ? NAT_HA_GATEWAY : '10.10.1.1') : '10.10.1.254';
   const host = (
     role: string,
     bridge: string,

@@ -208,7 +208,7 @@ async function failover(lab: RunningLab): Promise<void> {
   }
 }
 
-for (const mode of ['dr', 'fnat'] as const) {
+for (const mode of ['dr', 'nat', 'fnat'] as const) {
   test(`HA failover with session sync, ${mode}: SIGKILL, restart with snapshot, graceful stop`, {
     skip: skip ?? false,
     timeout: 180_000,
