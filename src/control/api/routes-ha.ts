@@ -1,12 +1,17 @@
 /**
  * Admin API routes for VRRP: `GET /v1/ha` (every instance) and `GET /v1/ha/{instance}`.
  */
+import { PacketDataPlane } from '../../dataplane/packet/packet-dataplane.js';
+import type { DataPlane } from '../../dataplane/types.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { HaController } from '../../ha/controller.js';
 import type { Router } from './router.js';
 import { any, arr, bool, obj } from './schema-dsl.js';
 
-export function registerHaRoutes(router: Router, daemon: { readonly ha: HaController | null }): void {
+export function registerHaRoutes(
+  router: Router,
+  daemon: { readonly ha: HaController | null; readonly dataplane: DataPlane },
+): void {
   router.add({
     method: 'GET',
     path: '/v1/ha',
@@ -20,13 +25,22 @@ export function registerHaRoutes(router: Router, daemon: { readonly ha: HaContro
           schema: obj({
             enabled: bool('whether any VRRP instance is configured'),
             instances: arr(any('an instance status')),
+            sync: any('session sync status (packet mode), or null'),
           }),
         },
       },
     },
-    handler: () => ({
-      body: { enabled: daemon.ha !== null, instances: daemon.ha?.status().instances ?? [] },
-    }),
+    handler: async () => {
+      const packet = daemon.dataplane instanceof PacketDataPlane ? daemon.dataplane : null;
+      return {
+        body: {
+          enabled: daemon.ha !== null,
+          instances: daemon.ha?.status().instances ?? [],
+          // Session sync (packet mode): peers, epochs, sequence gaps, snapshot state, counters.
+          sync: packet ? await packet.syncStatus() : null,
+        },
+      };
+    },
   });
   router.add({
     method: 'GET',
