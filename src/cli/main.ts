@@ -37,6 +37,10 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/realserver.js'),
   },
   lab: { summary: 'network-namespace lab: up, status, run, down', load: () => import('./commands/lab.js') },
+  simulate: {
+    summary: 'where would this flow go (asks the running daemon)',
+    load: () => import('./commands/simulate.js'),
+  },
   testserver: {
     summary: 'small HTTP + UDP echo real server (lab, demos)',
     load: () => import('./commands/testserver.js'),

@@ -15,6 +15,31 @@ export function runCli(args: string[], opts: { input?: string; env?: NodeJS.Proc
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * `runCli` without blocking this process's event loop: needed when the daemon the command talks to runs
+ * inside the test process itself.
+ */
+export function runCliAsync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Starts a long-running CLI command; resolves once `ready` appears in its output. */
 export function startCli(
   args: string[],

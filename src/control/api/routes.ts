@@ -7,6 +7,7 @@ import { Router } from './router.js';
 import { registerHaRoutes } from './routes-ha.js';
 import { addRuntimeRoutes } from './routes-runtime.js';
 import { addServiceRoutes } from './routes-services.js';
+import { addSimulateRoute } from './routes-simulate.js';
 import { addSystemRoutes } from './routes-system.js';
 
 export interface RouterHost extends ApiHost {
@@ -19,6 +20,7 @@ export function buildRouter(host: RouterHost): Router {
   addSystemRoutes(router, host, () => host.env);
   addServiceRoutes(router, host);
   addRuntimeRoutes(router, host);
+  addSimulateRoute(router, host);
   registerHaRoutes(router, host);
   return router;
 }
