@@ -9,6 +9,7 @@ import { Forwarding, seesReplies } from '../forwarding.js';
 import type { LocalAddressPool } from '../local-addrs.js';
 import type { FlowKey } from '../schedulers/scheduler.js';
 import type { ServiceTable } from '../service-table.js';
+import { ConnEntries } from './entries.js';
 import { ConnIndex, type FlowBatch } from './hash-index.js';
 import type { SyncJournal } from './journal.js';
 import { CF, STRIDE, W } from './layout.js';
@@ -21,80 +22,17 @@ import {
   TEMPLATE_BUSY_TIMEOUT_S,
 } from './tcp-states.js';
 import { setTcpState, tcpTransition, udpTransition } from './transitions.js';
+import { CONN_STAT_NAMES, ConnStat, type ConnTableOptions, type DefenceMode, type NewConn } from './types.js';
 import { TimerWheel } from './wheel.js';
 
-export const ConnStat = Object.freeze({
-  CREATED: 0,
-  EXPIRED: 1,
-  REMOVED: 2,
-  EVICTED_HALF_OPEN: 3,
-  EVICTED_CLOSING: 4,
-  DROPPED_FULL: 5,
-  TEMPLATES_CREATED: 6,
-  DEFENCE_ON: 7,
-});
-export const CONN_STAT_NAMES = Object.freeze([
-  'created',
-  'expired',
-  'removed',
-  'evicted_half_open',
-  'evicted_closing',
-  'dropped_full',
-  'templates_created',
-  'defence_activations',
-] as const);
-
-export type DefenceMode = 'off' | 'auto' | 'on';
-
-export interface ConnTableOptions {
-  /** Hard limit on entries (connections + templates). */
-  capacity: number;
-  /** Hash seed; random by default so clients cannot aim at one bucket. */
-  seed?: number;
-  /** Timer wheel resolution and size (default 128 ms x 8192 slots, one turn ~17 min). */
-  tickMs?: number;
-  wheelSlots?: number;
-  /** secure_tcp: 'auto' switches to the defence state table above 3/4 full and back below 1/2. */
-  defence?: DefenceMode;
-}
-
-/** Parameters of a new connection; callers keep one object and refill it (no allocation per packet). */
-export interface NewConn {
-  svc: number;
-  dest: number;
-  fwd: number;
-  af: Family;
-  proto: number;
-  /** Client address, four words. */
-  readonly caddr: Uint32Array;
-  cport: number;
-  vport: number;
-  /** RS port the connection is forwarded to. */
-  dport: number;
-  /** FNAT local address index and port; 0 otherwise. */
-  lip: number;
-  lport: number;
-  /** Extra CF flags (ONE_PACKET, SYNCED). */
-  flags: number;
-}
-
-export function newConnParams(): NewConn {
-  const caddr = new Uint32Array(4);
-  return {
-    svc: 0,
-    dest: 0,
-    fwd: Forwarding.DR,
-    af: 4,
-    proto: 6,
-    caddr,
-    cport: 0,
-    vport: 0,
-    dport: 0,
-    lip: 0,
-    lport: 0,
-    flags: 0,
-  };
-}
+export {
+  CONN_STAT_NAMES,
+  ConnStat,
+  type ConnTableOptions,
+  type DefenceMode,
+  type NewConn,
+  newConnParams,
+} from './types.js';
 
 /** Wrap-safe "expiry time reached", as the kernel's time_after on jiffies. */
 function due(now: number, expires: number): boolean {
@@ -108,9 +46,7 @@ const CLOSING = (s: number) =>
   s === TcpState.LAST_ACK ||
   s === TcpState.FIN_WAIT;
 
-export class ConnTable {
-  readonly capacity: number;
-  readonly e: Uint32Array;
+export class ConnTable extends ConnEntries {
   readonly stats = new Float64Array(CONN_STAT_NAMES.length);
   /** Called for each entry just before it is freed (expiry, eviction or removal), fields still readable. */
   onExpire: ((id: number) => void) | null = null;
@@ -125,7 +61,6 @@ export class ConnTable {
   readonly lips: LocalAddressPool | null;
   #inDefence = false;
   #count = 0;
-  #highWater = 0;
   #freeHead = 0;
   #rng: number;
   readonly #index: ConnIndex;
@@ -137,11 +72,7 @@ export class ConnTable {
     dests: DestTable,
     lips: LocalAddressPool | null,
   ) {
-    if (!Number.isInteger(opts.capacity) || opts.capacity < 1 || opts.capacity > 0x7ffffffe) {
-      throw new RangeError(`session table capacity ${opts.capacity} out of range`);
-    }
-    this.capacity = opts.capacity;
-    this.e = new Uint32Array((opts.capacity + 1) * STRIDE);
+    super(opts.capacity);
     const seed = (opts.seed ?? Math.random() * 0x100000000) >>> 0;
     this.#rng = seed | 1;
     this.defence = opts.defence ?? 'auto';
@@ -174,94 +105,16 @@ export class ConnTable {
     return this.#inDefence;
   }
 
-  /** Highest id ever handed out: ids 1..highWater cover every live entry (sync walks). */
-  get highWater(): number {
-    return this.#highWater;
-  }
-
-  // ---- field access -------------------------------------------------------------------------------
-
-  state(id: number): number {
-    return this.e[id * STRIDE + W.STATE]! & 0xff;
-  }
-  flags(id: number): number {
-    return this.e[id * STRIDE + W.STATE]! & ~0xff;
-  }
-  fwd(id: number): number {
-    return (this.e[id * STRIDE + W.STATE]! & CF.FWD_MASK) >>> CF.FWD_SHIFT;
-  }
-  dest(id: number): number {
-    return this.e[id * STRIDE + W.DEST]!;
-  }
-  svc(id: number): number {
-    return this.e[id * STRIDE + W.SVC_LIP]! & 0xffff;
-  }
-  lip(id: number): number {
-    return this.e[id * STRIDE + W.SVC_LIP]! >>> 16;
-  }
-  cport(id: number): number {
-    return this.e[id * STRIDE + W.PORTS]! & 0xffff;
-  }
-  vport(id: number): number {
-    return this.e[id * STRIDE + W.PORTS]! >>> 16;
-  }
-  dport(id: number): number {
-    return this.e[id * STRIDE + W.RPORTS]! & 0xffff;
-  }
-  lport(id: number): number {
-    return this.e[id * STRIDE + W.RPORTS]! >>> 16;
-  }
-  family(id: number): Family {
-    return this.e[id * STRIDE + W.STATE]! & CF.AF6 ? 6 : 4;
-  }
-  proto(id: number): number {
-    return this.e[id * STRIDE + W.STATE]! & CF.UDP ? 17 : 6;
-  }
-  isTemplate(id: number): boolean {
-    return (this.e[id * STRIDE + W.STATE]! & CF.TEMPLATE) !== 0;
-  }
-  inUse(id: number): boolean {
-    return id > 0 && id <= this.#highWater && (this.e[id * STRIDE + W.STATE]! & CF.IN_USE) !== 0;
-  }
-  /** Milliseconds until expiry (negative when overdue and not yet reclaimed). */
-  remainingMs(id: number, now: number): number {
-    return (this.e[id * STRIDE + W.EXPIRES]! - (now >>> 0)) | 0;
-  }
-  /** Connection: its template (0 = none); template: how many connections it controls. */
-  control(id: number): number {
-    return this.e[id * STRIDE + W.CONTROL]!;
-  }
-  seqDelta(id: number): number {
-    return this.e[id * STRIDE + W.SEQ]! | 0;
-  }
-  setSeqDelta(id: number, d: number): void {
-    this.e[id * STRIDE + W.SEQ] = d >>> 0;
-    this.markChanged(id);
-  }
-  setFlag(id: number, flag: number, on: boolean): void {
-    const b = id * STRIDE + W.STATE;
-    const old = this.e[b]!;
-    const next = (on ? old | flag : old & ~flag) >>> 0;
-    if (next === old) return;
-    this.e[b] = next;
-    this.markChanged(id);
-  }
-
   // ---- session sync journal -------------------------------------------------------------------------
 
   /** Queues a new or changed entry for session sync (once until taken; nothing when sync is off). */
-  markChanged(id: number): void {
+  override markChanged(id: number): void {
     const j = this.journal;
     if (j === null || !j.active) return;
     const b = id * STRIDE + W.STATE;
     const st = this.e[b]!;
     if (st & CF.SYNC_PENDING) return;
     if (j.push(id)) this.e[b] = (st | CF.SYNC_PENDING) >>> 0;
-  }
-
-  /** Every live entry id (control plane: listing, sync snapshots). */
-  *ids(): IterableIterator<number> {
-    for (let id = 1; id <= this.#highWater; id++) if (this.e[id * STRIDE + W.STATE]! & CF.IN_USE) yield id;
   }
 
   // ---- lookups ----------------------------------------------------------------------------------------
@@ -339,7 +192,7 @@ export class ConnTable {
       id = this.#freeHead;
       this.#freeHead = this.e[id * STRIDE + W.INEXT]!;
     } else {
-      id = ++this.#highWater;
+      id = ++this.hw;
     }
     this.#count++;
     this.#updateDefence();
@@ -567,7 +420,7 @@ export class ConnTable {
         x ^= x >>> 17;
         x ^= x << 5;
         this.#rng = x >>> 0;
-        const id = 1 + (this.#rng % this.#highWater);
+        const id = 1 + (this.#rng % this.hw);
         const st = this.e[id * STRIDE + W.STATE]!;
         if (!(st & CF.IN_USE) || st & (CF.TEMPLATE | CF.UDP)) continue;
         if (tier === 0 ? isHalfOpenTcpState(st & 0xff) : CLOSING(st & 0xff)) {
