@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { PacketDataPlane } from '../dataplane/packet/packet-dataplane.js';
+import { tuneMallocForRelay } from '../dataplane/proxy/malloc-tuning.js';
 import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { formatEndpoint, formatIp, type IpAddress } from '../engine/addr.js';
@@ -105,6 +106,8 @@ export class Daemon {
         },
       });
       local.start();
+      const heap = tuneMallocForRelay();
+      opts.logger.debug({ applied: heap.applied, reason: heap.reason }, 'relay heap tuning');
     }
     const daemon = new Daemon(opts, host, dataplane);
     director = daemon.director;

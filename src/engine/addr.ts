@@ -75,6 +75,36 @@ export function tryParseIp(s: string): IpAddress | null {
   return v6 ? { family: 6, words: v6 } : null;
 }
 
+/**
+ * Dotted-quad IPv4 text to its u32 without allocating (the socket layer's per-datagram path), or -1 when
+ * `s` is not exactly that (IPv6, leading zeros, out of range): the caller then falls back to parseIp.
+ */
+export function parseIpv4Word(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let word = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      word = word * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // no octal ambiguity
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return (word * 256 + part) >>> 0;
+}
+
 export function parseIp(s: string): IpAddress {
   const a = tryParseIp(s);
   if (!a) throw new TslvsError(ErrorCodes.ADDRESS, `'${s}' is not an IPv4 or IPv6 address`, { value: s });

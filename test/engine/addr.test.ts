@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   formatEndpoint,
   formatIp,
@@ -7,6 +8,7 @@ import {
   maskIp,
   parseEndpoint,
   parseIp,
+  parseIpv4Word,
   parseNetmask,
   tryParseIp,
 } from '../../src/engine/addr.js';
@@ -63,4 +65,29 @@ test('netmasks and masking', () => {
   assert.equal(formatIp(maskIp(parseIp('192.168.7.99'), 24)), '192.168.7.0');
   assert.equal(formatIp(maskIp(parseIp('2001:db8:1:2:3::9'), 48)), '2001:db8:1::');
   assert.equal(formatIp(maskIp(parseIp('10.1.2.3'), 0)), '0.0.0.0');
+});
+
+test('parseIpv4Word agrees with tryParseIp on dotted quads and refuses everything else', () => {
+  for (const s of ['0.0.0.0', '127.0.0.1', '10.1.2.3', '255.255.255.255', '192.168.100.200']) {
+    assert.equal(parseIpv4Word(s), tryParseIp(s)!.words[0], s);
+  }
+  for (const s of [
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1..2.3',
+    '1.2.3.',
+    '::1',
+    '::ffff:1.2.3.4',
+    'a.b.c.d',
+    ' 1.2.3.4',
+  ]) {
+    assert.equal(parseIpv4Word(s), -1, s);
+  }
+  fc.assert(
+    fc.property(fc.ipV4(), (s) => parseIpv4Word(s) === (tryParseIp(s)?.words[0] ?? -1)),
+    { numRuns: 2000 },
+  );
 });

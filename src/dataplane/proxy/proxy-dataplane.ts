@@ -35,6 +35,8 @@ export class ProxyDataPlane implements DataPlane {
   readonly #holders: (Holder | undefined)[] = [];
   readonly #tcpSessions = new Set<TcpSession>();
   readonly #opts: ProxyDataPlaneOptions;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #sweepMs = 0;
 
   constructor(opts: ProxyDataPlaneOptions) {
     this.#opts = opts;
@@ -82,7 +84,29 @@ export class ProxyDataPlane implements DataPlane {
 
   // ---- DataPlane ---------------------------------------------------------------------------------------
 
+  /**
+   * Idle timeouts and session-table touches for every TCP session, in one timer: a quarter of the
+   * shortest idle timeout (bounded to 25..500 ms), so a session closes within 1.25 x its idle timeout.
+   */
+  #armSweep(services: readonly DataPlaneService[]): void {
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const s of services)
+      if (s.protocol === 'tcp' && s.idleTimeoutMs > 0) shortest = Math.min(shortest, s.idleTimeoutMs);
+    const ms = Math.max(25, Math.min(500, Math.floor(shortest / 4)));
+    if (ms === this.#sweepMs && this.#sweepTimer) return;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepMs = ms;
+    this.#sweepTimer = setInterval(this.#sweep, ms);
+    this.#sweepTimer.unref();
+  }
+
+  #sweep = (): void => {
+    const now = this.clock.now();
+    for (const s of this.#tcpSessions) s.sweep(now);
+  };
+
   async syncServices(services: readonly DataPlaneService[]): Promise<void> {
+    this.#armSweep(services);
     const want = new Map(services.map((s) => [s.key, s]));
     for (const [key, l] of this.#listeners) {
       if (!want.has(key)) {
@@ -118,6 +142,8 @@ export class ProxyDataPlane implements DataPlane {
       await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
     }
     for (const s of [...this.#tcpSessions]) s.destroy();
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
     for (const l of this.#listeners.values()) if (l instanceof UdpListener) l.close();
     this.#listeners.clear();
     await Promise.all(closing);

@@ -5,7 +5,7 @@
  * to `maxAttempts` in all.
  */
 import net from 'node:net';
-import { formatIp, parseIp } from '../../engine/addr.js';
+import { formatIp, type IpAddress, parseIp } from '../../engine/addr.js';
 import { newFlowKey } from '../../engine/schedulers/scheduler.js';
 import type { Service } from '../../engine/service.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
@@ -35,9 +35,10 @@ export class TcpListener {
     this.#host = host;
     this.config = config;
     this.maxAttempts = maxAttempts;
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true }, (s) => {
-      this.#accept(s).catch(() => s.destroy());
-    });
+    this.server = net.createServer(
+      { allowHalfOpen: true, pauseOnConnect: true, noDelay: true },
+      this.#onConnection,
+    );
   }
 
   listen(): Promise<void> {
@@ -68,7 +69,7 @@ export class TcpListener {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  async #accept(client: net.Socket): Promise<void> {
+  #onConnection = (client: net.Socket): void => {
     const h = this.#host;
     h.counters[ProxyCounter.ACCEPTED]!++;
     if (h.stopping) {
@@ -76,61 +77,125 @@ export class TcpListener {
       client.destroy();
       return;
     }
-    const svc = h.service(this.config.key);
-    const caddr = client.remoteAddress ? parseClient(client.remoteAddress) : null;
+    const svc = this.#service();
+    const ra = client.remoteAddress;
+    const caddr = ra ? parseClient(ra) : null;
     if (!svc || !caddr) {
       h.counters[ProxyCounter.ADDRESS_UNPARSABLE]!++;
       client.destroy();
       return;
     }
-    // Nothing is read from the client until the real server answers: the kernel buffers and pushes back.
-    client.pause();
+    // The server accepts paused: nothing is read from the client until the real server answers, so the
+    // kernel buffers and pushes back.
+    const session = new TcpSession(
+      h,
+      client,
+      svc.id,
+      this.config.idleTimeoutMs,
+      caddr,
+      client.remotePort ?? 0,
+    );
+    this.#dial(session, svc);
+  };
+
+  /** The session's flow key, rebuilt for each attempt (the scratch key is shared by all sessions). */
+  #flowOf(session: TcpSession, svc: Service) {
     const flow = this.#flow;
     flow.proto = 6;
-    flow.af = caddr.family;
-    flow.saddr.set(caddr.words);
-    flow.sport = client.remotePort ?? 0;
+    flow.af = session.caddr.family;
+    flow.saddr.set(session.caddr.words);
+    flow.sport = session.cport;
     flow.daddr.set(svc.address.words);
     flow.dport = svc.port;
-    const session = new TcpSession(h, client, svc.id, this.config.idleTimeoutMs);
+    return flow;
+  }
+
+  /** One connect attempt: the scheduler's pick first, then untried real servers, `maxAttempts` in all. */
+  #dial(session: TcpSession, svc: Service): void {
+    const h = this.#host;
     const b = h.balancer;
-    const tried: number[] = [];
-    for (let attempt = 0; attempt < this.maxAttempts && !session.closed; attempt++) {
-      const now = h.clock.now();
-      let conn = attempt === 0 ? b.schedule(svc.id, flow, now) : 0;
-      if (attempt > 0) {
-        const dest = svc.list.find(
-          (d) => !tried.includes(d) && b.dests.weight[d]! > 0 && !b.dests.isOverloaded(d),
-        );
-        if (dest === undefined) break;
-        conn = b.createConn(svc, dest, flow, 0, now);
+    const now = h.clock.now();
+    let conn = 0;
+    if (session.attempt === 0) conn = b.schedule(svc.id, this.#flowOf(session, svc), now);
+    else {
+      const tried = session.tried!;
+      const dest = svc.list.find(
+        (d) => !tried.includes(d) && b.dests.weight[d]! > 0 && !b.dests.isOverloaded(d),
+      );
+      if (dest !== undefined) {
+        conn = b.createConn(svc, dest, this.#flowOf(session, svc), 0, now);
         h.counters[ProxyCounter.CONNECT_RETRIED]!++;
       }
-      if (conn === 0) break;
-      const dest = b.conns.dest(conn);
-      tried.push(dest);
-      session.conn = conn;
-      h.hold(conn, session);
-      const prefix =
-        this.config.proxyProtocol === 'off'
-          ? null
-          : buildProxyHeader(this.config.proxyProtocol, false, caddr, flow.sport, svc.address, svc.port);
-      const ok = await session.connect(
-        { host: formatIp(b.dests.address(dest)), port: b.conns.dport(conn), dest },
-        this.config.connectTimeoutMs,
-        prefix,
-      );
-      if (ok) {
-        client.resume();
-        return;
-      }
-      h.onConnectFailure?.(this.config.key, dest);
-      session.conn = 0;
-      h.hold(conn, null);
-      if (b.conns.inUse(conn)) b.conns.remove(conn);
     }
-    if (tried.length === 0) h.counters[ProxyCounter.NO_DEST]!++;
-    session.destroy();
+    if (conn === 0) {
+      if (session.attempt === 0) h.counters[ProxyCounter.NO_DEST]!++;
+      session.destroy();
+      return;
+    }
+    session.attempt++;
+    const dest = b.conns.dest(conn);
+    session.conn = conn;
+    h.hold(conn, session);
+    const prefix =
+      this.config.proxyProtocol === 'off'
+        ? null
+        : buildProxyHeader(
+            this.config.proxyProtocol,
+            false,
+            session.caddr,
+            session.cport,
+            svc.address,
+            svc.port,
+          );
+    session.connect(
+      { host: this.#hostText(dest), port: b.conns.dport(conn), dest },
+      this.config.connectTimeoutMs,
+      prefix,
+      this.#onDialed,
+    );
+  }
+
+  #onDialed = (session: TcpSession, ok: boolean): void => {
+    if (ok || session.closed) return;
+    const h = this.#host;
+    const b = h.balancer;
+    const conn = session.conn;
+    const dest = session.dest;
+    h.onConnectFailure?.(this.config.key, dest);
+    session.conn = 0;
+    h.hold(conn, null);
+    if (b.conns.inUse(conn)) b.conns.remove(conn);
+    (session.tried ??= []).push(dest);
+    const svc = this.#service();
+    if (!svc || session.attempt >= this.maxAttempts) {
+      session.destroy();
+      return;
+    }
+    this.#dial(session, svc);
+  };
+
+  /** The engine's service for this listener; cached, looked up again once a reload replaced it. */
+  #service(): Service | undefined {
+    const services = this.#host.balancer.services;
+    const cached = this.#svc;
+    if (cached && services.get(cached.id) === cached) return cached;
+    const { address } = this.config;
+    this.#svc = services.byEndpoint('tcp', address.addr, address.port);
+    return this.#svc;
+  }
+
+  #svc: Service | undefined;
+  readonly #hosts: { addr: IpAddress; port: number; text: string }[] = [];
+
+  /** A real server's address as text for net.connect, formatted once per real server. */
+  #hostText(dest: number): string {
+    const d = this.#host.balancer.dests;
+    const c = this.#hosts[dest];
+    if (c && d.matches(dest, c.addr, c.port)) return c.text;
+    const addr = d.address(dest);
+    const text = formatIp(addr);
+    this.#hosts[dest] = { addr, port: d.port[dest]!, text };
+    return text;
   }
 }
 

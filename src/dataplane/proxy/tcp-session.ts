@@ -4,8 +4,13 @@
  * other direction keeps flowing) and an idle timeout over both directions. The session is the engine
  * connection's holder: it keeps the session-table entry's state in step with the sockets, and the engine
  * expiring the entry (expire_nodest_conn, flush) closes the sockets.
+ *
+ * Per chunk the relay only counts and writes: no clock read, no timer. Activity is a flag that the data
+ * plane's sweep (every few hundred ms) turns into `lastActivity`, an idle check and one session-table
+ * touch, so a busy connection costs the same as an idle one in timers.
  */
 import net from 'node:net';
+import type { IpAddress } from '../../engine/addr.js';
 import type { Balancer } from '../../engine/balancer.js';
 import type { Clock } from '../../engine/clock.js';
 import { Dir, TcpState } from '../../engine/conntable/tcp-states.js';
@@ -25,79 +30,116 @@ export interface Upstream {
   dest: number;
 }
 
+export type ConnectDone = (session: TcpSession, ok: boolean) => void;
+
+const CLIENT_ENDED = 1;
+const UPSTREAM_ENDED = 2;
+const CLOSED = 4;
+const ACTIVE = 8;
+
 export class TcpSession {
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
   conn = 0;
   svc: number;
   dest = -1;
-  lastActivity = 0;
+  /** Client address and port, kept for retries (the flow is rebuilt from them). */
+  readonly caddr: IpAddress;
+  readonly cport: number;
+  /** Real servers tried so far, only allocated when a connect fails. */
+  tried: number[] | null = null;
+  attempt = 0;
+  lastActivity: number;
+  readonly idleMs: number;
   #host: TcpSessionHost;
-  #idleMs: number;
-  #closed = false;
-  #clientEnded = false;
-  #upstreamEnded = false;
+  #flags = 0;
   #connectTimer: NodeJS.Timeout | null = null;
+  #done: ConnectDone | null = null;
 
-  constructor(host: TcpSessionHost, client: net.Socket, svc: number, idleMs: number) {
+  constructor(
+    host: TcpSessionHost,
+    client: net.Socket,
+    svc: number,
+    idleMs: number,
+    caddr: IpAddress,
+    cport: number,
+  ) {
     this.#host = host;
     this.client = client;
     this.svc = svc;
-    this.#idleMs = idleMs;
+    this.idleMs = idleMs;
+    this.caddr = caddr;
+    this.cport = cport;
     this.lastActivity = host.clock.now();
     client.on('error', this.#onClientError);
     client.on('close', this.#onClose);
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return (this.#flags & CLOSED) !== 0;
   }
 
   /**
-   * Connects to `to` (prefix = PROXY header to send first). Resolves true once connected, false when the
-   * attempt failed (refused, unreachable, timeout); the caller may then retry another real server.
+   * Connects to `to` (prefix = PROXY header to send first). `done(session, ok)` follows once: ok when
+   * connected and relaying, not ok when the attempt failed (refused, unreachable, timeout), so the
+   * caller may retry another real server.
    */
-  connect(to: Upstream, connectTimeoutMs: number, prefix: Buffer | null): Promise<boolean> {
+  connect(to: Upstream, connectTimeoutMs: number, prefix: Buffer | null, done: ConnectDone): void {
     this.dest = to.dest;
-    return new Promise((resolve) => {
-      const up = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
-      let settled = false;
-      const fail = (timeout: boolean) => {
-        if (settled) return;
-        settled = true;
-        if (this.#connectTimer) clearTimeout(this.#connectTimer);
-        this.#connectTimer = null;
-        up.destroy();
-        this.#host.counters[timeout ? ProxyCounter.CONNECT_TIMEOUT : ProxyCounter.CONNECT_FAILED]!++;
-        resolve(false);
-      };
-      this.#connectTimer = setTimeout(() => fail(true), connectTimeoutMs);
-      up.once('error', () => fail(false));
-      up.once('connect', () => {
-        if (settled) return;
-        settled = true;
-        if (this.#connectTimer) clearTimeout(this.#connectTimer);
-        this.#connectTimer = null;
-        up.removeAllListeners('error');
-        if (this.#closed) {
-          up.destroy();
-          resolve(false);
-          return;
-        }
-        this.upstream = up;
-        if (prefix) up.write(prefix);
-        this.#startRelay(up);
-        resolve(true);
-      });
-    });
+    this.#done = done;
+    const up = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
+    this.upstream = up;
+    this.#prefix = prefix;
+    this.#connectTimer = setTimeout(this.#onConnectTimeout, connectTimeoutMs);
+    up.once('error', this.#onConnectError);
+    up.once('connect', this.#onConnected);
   }
 
+  #prefix: Buffer | null = null;
+
+  #settle(ok: boolean): void {
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+    const done = this.#done;
+    this.#done = null;
+    this.#prefix = null;
+    done?.(this, ok);
+  }
+
+  #failConnect(counter: number): void {
+    if (!this.#done) return;
+    const up = this.upstream!;
+    up.removeListener('connect', this.#onConnected);
+    up.removeListener('error', this.#onConnectError);
+    up.on('error', noop);
+    up.destroy();
+    this.upstream = null;
+    this.#host.counters[counter]!++;
+    this.#settle(false);
+  }
+
+  #onConnectTimeout = (): void => this.#failConnect(ProxyCounter.CONNECT_TIMEOUT);
+  #onConnectError = (): void => this.#failConnect(ProxyCounter.CONNECT_FAILED);
+
+  #onConnected = (): void => {
+    if (!this.#done) return;
+    const up = this.upstream!;
+    up.removeListener('error', this.#onConnectError);
+    if (this.closed) {
+      up.on('error', noop);
+      up.destroy();
+      this.upstream = null;
+      this.#settle(false);
+      return;
+    }
+    if (this.#prefix) up.write(this.#prefix);
+    this.#startRelay(up);
+    this.#settle(true);
+  };
+
   #startRelay(up: net.Socket): void {
-    const b = this.#host.balancer;
-    const now = this.#host.clock.now();
-    b.conns.setState(this.conn, TcpState.ESTABLISHED, now);
+    this.#host.balancer.conns.setState(this.conn, TcpState.ESTABLISHED, this.#host.clock.now());
     const client = this.client;
-    client.setNoDelay(true);
     client.on('data', this.#onClientData);
     up.on('data', this.#onUpstreamData);
     client.on('drain', this.#onClientDrain);
@@ -106,33 +148,22 @@ export class TcpSession {
     up.on('end', this.#onUpstreamEnd);
     up.on('error', this.#onUpstreamError);
     up.on('close', this.#onClose);
-    client.on('timeout', this.#onTimeout);
-    up.on('timeout', this.#onTimeout);
-    if (this.#idleMs > 0) {
-      client.setTimeout(this.#idleMs);
-      up.setTimeout(this.#idleMs);
-    }
+    client.resume();
   }
 
   #onClientData = (chunk: Buffer): void => {
-    const h = this.#host;
-    const now = h.clock.now();
-    this.lastActivity = now;
-    const b = h.balancer;
+    this.#flags |= ACTIVE;
+    const b = this.#host.balancer;
     b.services.stats.inPacket(this.svc, chunk.length);
     b.dests.stats.inPacket(this.dest, chunk.length);
-    b.conns.touch(this.conn, now);
     if (!this.upstream!.write(chunk)) this.client.pause();
   };
 
   #onUpstreamData = (chunk: Buffer): void => {
-    const h = this.#host;
-    const now = h.clock.now();
-    this.lastActivity = now;
-    const b = h.balancer;
+    this.#flags |= ACTIVE;
+    const b = this.#host.balancer;
     b.services.stats.outPacket(this.svc, chunk.length);
     b.dests.stats.outPacket(this.dest, chunk.length);
-    b.conns.touch(this.conn, now);
     if (!this.client.write(chunk)) this.upstream!.pause();
   };
 
@@ -145,32 +176,46 @@ export class TcpSession {
   };
 
   #onClientEnd = (): void => {
-    this.#clientEnded = true;
+    this.#flags |= CLIENT_ENDED | ACTIVE;
     this.upstream?.end();
     this.#maybeFinish();
   };
 
   #onUpstreamEnd = (): void => {
-    this.#upstreamEnded = true;
+    this.#flags |= UPSTREAM_ENDED | ACTIVE;
     this.client.end();
     this.#maybeFinish();
   };
 
   /** Both halves closed: the sockets close themselves once their writes flush. */
   #maybeFinish(): void {
-    if (this.#clientEnded && this.#upstreamEnded) {
+    if ((this.#flags & (CLIENT_ENDED | UPSTREAM_ENDED)) === (CLIENT_ENDED | UPSTREAM_ENDED)) {
       const b = this.#host.balancer;
       if (this.conn !== 0 && b.conns.inUse(this.conn))
         b.conns.setState(this.conn, TcpState.TIME_WAIT, this.#host.clock.now());
     }
   }
 
-  #onTimeout = (): void => {
-    const now = this.#host.clock.now();
-    if (now - this.lastActivity < this.#idleMs) return;
-    this.#host.counters[ProxyCounter.IDLE_TIMEOUTS]!++;
-    this.destroy();
-  };
+  /**
+   * The data plane's periodic sweep: folds activity since the last sweep into `lastActivity` and the
+   * session-table entry's timer, or closes the session once idle for `idleMs`. Returns false if closed.
+   */
+  sweep(now: number): boolean {
+    if (this.closed) return false;
+    if (this.#flags & ACTIVE) {
+      this.#flags &= ~ACTIVE;
+      this.lastActivity = now;
+      const conns = this.#host.balancer.conns;
+      if (this.conn !== 0 && conns.inUse(this.conn)) conns.touch(this.conn, now);
+      return true;
+    }
+    if (this.idleMs > 0 && this.#done === null && now - this.lastActivity >= this.idleMs) {
+      this.#host.counters[ProxyCounter.IDLE_TIMEOUTS]!++;
+      this.destroy();
+      return false;
+    }
+    return true;
+  }
 
   #onClientError = (): void => {
     this.#host.counters[ProxyCounter.CLIENT_ERRORS]!++;
@@ -183,8 +228,10 @@ export class TcpSession {
   };
 
   #onClose = (): void => {
-    if (this.client.destroyed && (this.upstream === null || this.upstream.destroyed)) this.#finish();
-    else if (this.client.destroyed || this.upstream?.destroyed) this.destroy();
+    const up = this.upstream;
+    if (this.#done) this.destroy();
+    else if (this.client.destroyed && (up === null || up.destroyed)) this.#finish();
+    else if (this.client.destroyed || up?.destroyed) this.destroy();
   };
 
   /** The engine expired the connection (expire_nodest_conn, flush): close both sides now. */
@@ -194,18 +241,18 @@ export class TcpSession {
     this.destroy();
   }
 
+  /** Closes both sides now. While dialling, the attempt ends too (reported not ok, and not retried). */
   destroy(): void {
-    if (this.#connectTimer) clearTimeout(this.#connectTimer);
-    this.#connectTimer = null;
     this.client.destroy();
     this.upstream?.destroy();
     this.#finish();
+    if (this.#done) this.#settle(false);
   }
 
   /** Session over: the entry lingers as CLOSE (inactive, 10 s) like an IPVS connection, then expires. */
   #finish(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.#flags |= CLOSED;
     const b = this.#host.balancer;
     if (this.conn !== 0 && b.conns.inUse(this.conn)) {
       const state = b.conns.state(this.conn);
@@ -215,3 +262,5 @@ export class TcpSession {
     this.#host.release(this);
   }
 }
+
+function noop(): void {}

@@ -5,7 +5,7 @@
  * closed when the engine expires the session.
  */
 import dgram from 'node:dgram';
-import { formatIp, type IpAddress, parseIp } from '../../engine/addr.js';
+import { formatIp, type IpAddress, parseIpv4Word, tryParseIp } from '../../engine/addr.js';
 import type { Balancer } from '../../engine/balancer.js';
 import type { Clock } from '../../engine/clock.js';
 import { Dir } from '../../engine/conntable/tcp-states.js';
@@ -25,6 +25,8 @@ export interface UdpHost {
   hold(conn: number, session: UdpSession | null): void;
   held(conn: number): unknown;
 }
+
+const QUEUE_FULL = new Error('datagram queue full while the real server socket connects');
 
 export class UdpSession {
   readonly socket: dgram.Socket;
@@ -49,22 +51,20 @@ export class UdpSession {
   }
 
   /** Sends to the real server, queueing (up to 64 datagrams) while the socket connects. */
-  send(msg: Buffer, onError: () => void): void {
+  send(msg: Buffer, onSent: (err: Error | null) => void): void {
     if (this.#closed) return;
     if (this.pending) {
       if (this.pending.length < 64) this.pending.push(msg);
-      else onError();
+      else onSent(QUEUE_FULL);
       return;
     }
-    this.socket.send(msg, (err) => {
-      if (err) onError();
-    });
+    this.socket.send(msg, onSent);
   }
 
-  connected(onError: () => void): void {
+  connected(onSent: (err: Error | null) => void): void {
     const queued = this.pending ?? [];
     this.pending = null;
-    for (const m of queued) this.send(m, onError);
+    for (const m of queued) this.send(m, onSent);
   }
 
   close(): void {
@@ -124,21 +124,27 @@ export class UdpListener {
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const h = this.#host;
     h.counters[ProxyCounter.UDP_DATAGRAMS_IN]!++;
-    const svc = h.service(this.config.key);
-    let caddr: IpAddress;
-    try {
-      caddr = parseIp(rinfo.address);
-    } catch {
-      h.counters[ProxyCounter.ADDRESS_UNPARSABLE]!++;
-      return;
+    const svc = this.#service();
+    const flow = this.#flow;
+    // IPv4 clients are parsed straight into the flow key; anything else goes through the full parser.
+    const w = parseIpv4Word(rinfo.address);
+    if (w >= 0) {
+      flow.af = 4;
+      flow.saddr[0] = w;
+      flow.saddr[1] = flow.saddr[2] = flow.saddr[3] = 0;
+    } else {
+      const a = tryParseIp(rinfo.address);
+      if (!a) {
+        h.counters[ProxyCounter.ADDRESS_UNPARSABLE]!++;
+        return;
+      }
+      flow.af = a.family;
+      flow.saddr.set(a.words);
     }
     if (!svc) return;
     const b = h.balancer;
     const now = h.clock.now();
-    const flow = this.#flow;
     flow.proto = 17;
-    flow.af = caddr.family;
-    flow.saddr.set(caddr.words);
     flow.sport = rinfo.port;
     flow.daddr.set(svc.address.words);
     flow.dport = svc.port;
@@ -151,17 +157,34 @@ export class UdpListener {
         h.counters[ProxyCounter.UDP_NO_DEST]!++;
         return;
       }
+      const caddr: IpAddress = {
+        family: flow.af as 4 | 6,
+        words: [flow.saddr[0]!, flow.saddr[1]!, flow.saddr[2]!, flow.saddr[3]!],
+      };
       session = this.#open(svc, conn, caddr, rinfo.port);
     }
     b.conns.udpTransition(conn, Dir.INPUT, now);
     b.services.stats.inPacket(svc.id, msg.length);
     b.dests.stats.inPacket(session.dest, msg.length);
     const out = session.prefix ? Buffer.concat([session.prefix, msg]) : msg;
-    session.send(out, this.#sendError);
+    session.send(out, this.#onSent);
   }
 
-  #sendError = (): void => {
-    this.#host.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
+  /** The engine's service for this listener; cached, looked up again once a reload replaced it. */
+  #service(): Service | undefined {
+    const services = this.#host.balancer.services;
+    const cached = this.#svc;
+    if (cached && services.get(cached.id) === cached) return cached;
+    const { address } = this.config;
+    this.#svc = services.byEndpoint('udp', address.addr, address.port);
+    return this.#svc;
+  }
+
+  #svc: Service | undefined;
+
+  /** One callback for every send (no closure per datagram). */
+  #onSent = (err: Error | null): void => {
+    if (err) this.#host.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
   };
 
   #open(svc: Service, conn: number, caddr: IpAddress, cport: number): UdpSession {
@@ -182,16 +205,14 @@ export class UdpListener {
       b.services.stats.outPacket(session.svc, reply.length);
       b.dests.stats.outPacket(dest, reply.length);
       h.counters[ProxyCounter.UDP_DATAGRAMS_OUT]!++;
-      this.socket.send(reply, cport, clientHost, (err) => {
-        if (err) h.counters[ProxyCounter.UDP_SEND_ERRORS]!++;
-      });
+      this.socket.send(reply, cport, clientHost, this.#onSent);
     });
     socket.on('error', () => h.counters[ProxyCounter.UDP_SEND_ERRORS]!++);
     socket.on('close', () => {
       this.#sessions.delete(session);
       if (h.held(conn) === session) h.hold(conn, null);
     });
-    socket.connect(b.conns.dport(conn), formatIp(rs), () => session.connected(this.#sendError));
+    socket.connect(b.conns.dport(conn), formatIp(rs), () => session.connected(this.#onSent));
     this.#sessions.add(session);
     h.hold(conn, session);
     h.counters[ProxyCounter.UDP_SESSIONS]!++;

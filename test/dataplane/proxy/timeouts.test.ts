@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { type EchoServer, startEchoServer } from '../../../src/tools/echo-server.js';
+import { freePort, httpGet, startDaemon, waitFor, who } from '../../helpers/daemon.js';
+
+let rs: EchoServer;
+
+before(async () => {
+  rs = await startEchoServer({ name: 'rs-ok', host: '127.0.0.1' });
+});
+after(async () => {
+  await rs.close();
+});
+
+function counter(daemon: { dataplane: { stats(): { counters: Record<string, number> } } }, name: string) {
+  return daemon.dataplane.stats().counters[name] ?? 0;
+}
+
+test('a refused connect is retried on another real server: every request is answered', async () => {
+  const port = await freePort();
+  const dead = await freePort(); // nothing listens there: connect is refused
+  const { daemon } = await startDaemon(`
+services:
+  - name: web
+    protocol: tcp
+    address: 127.0.0.1:${port}
+    scheduler: rr
+    health: { kind: none }
+    realServers:
+      - { address: "127.0.0.1:${dead}" }
+      - { address: "127.0.0.1:${rs.tcpPort}" }
+`);
+  try {
+    for (let i = 0; i < 6; i++) {
+      const r = await httpGet(`http://127.0.0.1:${port}/`);
+      assert.equal(who(r.body), 'rs-ok');
+    }
+    assert.equal(counter(daemon, 'connect_failed'), 3, 'rr picked the dead server every other time');
+    assert.equal(counter(daemon, 'connect_retried'), 3);
+  } finally {
+    await daemon.stop(1000);
+  }
+});
+
+/**
+ * A real server whose accept queue is full: a listener with backlog 0 that never accepts, its one queue
+ * slot taken, so the kernel drops further SYNs and connect() hangs. Python, because Node accepts at once.
+ */
+async function blackhole(): Promise<{ port: number; proc: ChildProcess; filler: net.Socket }> {
+  const proc = spawn(
+    'python3',
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once('error', reject);
+    proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  // Fill the queue (a backlog of 0 still queues one connection), then check that a second one hangs.
+  const filler = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r, j) => filler.once('connect', r).once('error', j));
+  return { port, proc, filler };
+}
+
+function hasPython(): boolean {
+  return spawn('python3', ['-c', '0']).pid !== undefined;
+}
+
+test('a connect that times out is retried on another real server', {
+  skip: !hasPython() && 'python3 missing',
+}, async () => {
+  const hole = await blackhole();
+  const port = await freePort();
+  const { daemon } = await startDaemon(`
+services:
+  - name: web
+    protocol: tcp
+    address: 127.0.0.1:${port}
+    scheduler: rr
+    connectTimeout: 300ms
+    health: { kind: none }
+    realServers:
+      - { address: "127.0.0.1:${hole.port}" }
+      - { address: "127.0.0.1:${rs.tcpPort}" }
+`);
+  try {
+    // rr sends one of two new connections to the black hole: that one is answered after the timeout.
+    const took: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const started = Date.now();
+      const r = await httpGet(`http://127.0.0.1:${port}/`);
+      assert.equal(who(r.body), 'rs-ok');
+      took.push(Date.now() - started);
+    }
+    assert.ok(Math.max(...took) >= 290, `one answer came after the connect timeout: ${took}`);
+    assert.equal(counter(daemon, 'connect_timeout'), 1);
+    assert.equal(counter(daemon, 'connect_retried'), 1);
+  } finally {
+    await daemon.stop(1000);
+    hole.filler.destroy();
+    hole.proc.kill();
+  }
+});
+
+test('idle timeout closes a silent connection and spares a busy one', async () => {
+  const port = await freePort();
+  const { daemon } = await startDaemon(`
+services:
+  - name: web
+    protocol: tcp
+    address: 127.0.0.1:${port}
+    scheduler: rr
+    idleTimeout: 1s
+    health: { kind: none }
+    realServers:
+      - { address: "127.0.0.1:${rs.tcpPort}" }
+`);
+  try {
+    const open = async () => {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
+      let closed = false;
+      s.on('close', () => {
+        closed = true;
+      });
+      s.on('error', () => undefined);
+      s.on('data', () => undefined);
+      return { s, isClosed: () => closed };
+    };
+    const silent = await open();
+    const busy = await open();
+    const openedAt = Date.now();
+    // Keep `busy` talking (bounded: 25 writes) until the silent one is closed by the idle timeout.
+    for (let i = 0; i < 25 && !silent.isClosed(); i++) {
+      busy.s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor('the silent connection to be closed', silent.isClosed, 3000);
+    assert.ok(Date.now() - openedAt >= 980, 'not closed before the idle timeout');
+    assert.equal(busy.isClosed(), false, 'the busy connection is still open');
+    assert.equal(counter(daemon, 'idle_timeouts'), 1);
+    await waitFor('the busy connection to time out once silent', busy.isClosed, 3000);
+    assert.equal(counter(daemon, 'idle_timeouts'), 2);
+  } finally {
+    await daemon.stop(1000);
+  }
+});
