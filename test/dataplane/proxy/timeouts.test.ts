@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import type { Daemon } from '../../../src/control/daemon.js';
 import { type EchoServer, startEchoServer } from '../../../src/tools/echo-server.js';
 import { freePort, httpGet, startDaemon, waitFor, who } from '../../helpers/daemon.js';
 
@@ -150,3 +151,56 @@ services:
     await daemon.stop(1000);
   }
 });
+
+for (const expire of [true, false]) {
+  test(`a real server failing its health check: established connections ${expire ? 'closed (expireOnFailure)' : 'kept'}`, async () => {
+    let healthy = true;
+    const sick = await startEchoServer({ name: 'rs-sick', host: '127.0.0.1', healthy: () => healthy });
+    const port = await freePort();
+    const { daemon } = await startDaemon(`
+services:
+  - name: web
+    protocol: tcp
+    address: 127.0.0.1:${port}
+    scheduler: rr
+    expireOnFailure: ${expire}
+    health: { kind: http, path: /healthz, interval: 100ms, timeout: 500ms, rise: 1, fall: 1 }
+    realServers:
+      - { address: "127.0.0.1:${sick.tcpPort}" }
+`);
+    try {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
+      let closed = false;
+      s.on('close', () => {
+        closed = true;
+      });
+      s.on('error', () => undefined);
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+      });
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor('the first answer', () => got.includes('rs-sick'));
+      healthy = false;
+      await waitFor('the real server to be taken out', () => isDown(daemon));
+      if (expire) {
+        await waitFor('the established connection to be closed', () => closed, 3000);
+        assert.ok(counter(daemon, 'expired') >= 1);
+      } else {
+        got = '';
+        s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        await waitFor('an answer on the established connection', () => got.includes('rs-sick'), 3000);
+        assert.equal(closed, false);
+        s.destroy();
+      }
+    } finally {
+      await daemon.stop(1000);
+      await sick.close();
+    }
+  });
+}
+
+function isDown(daemon: Daemon): boolean {
+  return daemon.director.health.all().every((e) => e.status.state === 'down');
+}
