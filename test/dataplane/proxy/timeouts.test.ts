@@ -204,3 +204,48 @@ services:
 function isDown(daemon: Daemon): boolean {
   return daemon.director.health.all().every((e) => e.status.state === 'down');
 }
+
+for (const payload of ['hello', '']) {
+  test(`a client that sends FIN (after ${payload.length} bytes) while the real server is being dialled: the FIN reaches it`, async () => {
+    // The real server answers only once the client's side has ended (it reads to EOF first).
+    const got: string[] = [];
+    const rsEof = net.createServer((s) => {
+      let data = '';
+      s.on('data', (d: Buffer) => {
+        data += d.toString();
+      });
+      s.on('end', () => {
+        got.push(data);
+        s.end(`eof after ${data.length} bytes`);
+      });
+    });
+    await new Promise<void>((r) => rsEof.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    const { daemon } = await startDaemon(`
+services:
+  - name: web
+    protocol: tcp
+    address: 127.0.0.1:${port}
+    scheduler: rr
+    health: { kind: none }
+    realServers:
+      - { address: "127.0.0.1:${(rsEof.address() as net.AddressInfo).port}" }
+`);
+    try {
+      const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      // Write and end at once: both arrive while the proxy is still connecting to the real server.
+      s.end(payload);
+      let answer = '';
+      s.on('data', (d: Buffer) => {
+        answer += d.toString();
+      });
+      await new Promise<void>((r, j) => s.once('end', r).once('error', j));
+      assert.equal(answer, `eof after ${payload.length} bytes`);
+      assert.deepEqual(got, [payload]);
+      s.destroy();
+    } finally {
+      await daemon.stop(1000);
+      rsEof.close();
+    }
+  });
+}
