@@ -183,7 +183,12 @@ export async function main(args: string[]): Promise<void> {
     const samples = emptySamples();
     for (let round = 1; round <= opts.rounds; round++) {
       console.log(`round ${round}/${opts.rounds}`);
-      for (const name of opts.peers) {
+      // The order turns each round: connection tests leave tens of thousands of TIME_WAIT sockets for a
+      // minute, which slow the next peer's connect()s, so no peer should always come after the others.
+      const shift = (round - 1) % opts.peers.length;
+      const order = [...opts.peers.slice(shift), ...opts.peers.slice(0, shift)];
+      console.log(`  order: ${order.join(', ')}`);
+      for (const name of order) {
         // A peer that will not start costs its round, not the run.
         await measurePeer(env, name, dir, opts, samples).catch((err: Error) =>
           console.log(`  ${name.padEnd(8)} not measured this round: ${err.message}`),
