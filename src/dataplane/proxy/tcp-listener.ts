@@ -36,7 +36,7 @@ export class TcpListener {
     this.config = config;
     this.maxAttempts = maxAttempts;
     this.server = net.createServer(
-      { allowHalfOpen: true, pauseOnConnect: true, noDelay: true },
+      { allowHalfOpen: true, pauseOnConnect: false, noDelay: true },
       this.#onConnection,
     );
   }
@@ -85,8 +85,6 @@ export class TcpListener {
       client.destroy();
       return;
     }
-    // The server accepts paused: nothing is read from the client until the real server answers, so the
-    // kernel buffers and pushes back.
     const session = new TcpSession(
       h,
       client,

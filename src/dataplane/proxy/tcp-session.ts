@@ -36,6 +36,9 @@ const CLIENT_ENDED = 1;
 const UPSTREAM_ENDED = 2;
 const CLOSED = 4;
 const ACTIVE = 8;
+const RELAYING = 16;
+/** Client bytes read while the real server is dialled; past this the client is paused until connected. */
+const EARLY_LIMIT = 64 * 1024;
 
 export class TcpSession {
   readonly client: net.Socket;
@@ -71,9 +74,16 @@ export class TcpSession {
     this.caddr = caddr;
     this.cport = cport;
     this.lastActivity = host.clock.now();
+    // The client is read at once, like HAProxy fills its buffer while connecting: the first request is
+    // usually there already, and it is replayed to the next real server if this connect fails.
+    client.on('data', this.#onClientData);
+    client.on('end', this.#onClientEnd);
     client.on('error', this.#onClientError);
     client.on('close', this.#onClose);
   }
+
+  #early: Buffer[] | null = null;
+  #earlyBytes = 0;
 
   get closed(): boolean {
     return (this.#flags & CLOSED) !== 0;
@@ -132,32 +142,49 @@ export class TcpSession {
       this.#settle(false);
       return;
     }
-    if (this.#prefix) up.write(this.#prefix);
     this.#startRelay(up);
     this.#settle(true);
   };
 
   #startRelay(up: net.Socket): void {
     this.#host.balancer.conns.setState(this.conn, TcpState.ESTABLISHED, this.#host.clock.now());
-    const client = this.client;
-    client.on('data', this.#onClientData);
+    this.#flags |= RELAYING;
     up.on('data', this.#onUpstreamData);
-    client.on('drain', this.#onClientDrain);
+    this.client.on('drain', this.#onClientDrain);
     up.on('drain', this.#onUpstreamDrain);
-    client.on('end', this.#onClientEnd);
     up.on('end', this.#onUpstreamEnd);
     up.on('error', this.#onUpstreamError);
     up.on('close', this.#onClose);
-    client.resume();
+    if (this.#prefix) up.write(this.#prefix);
+    const early = this.#early;
+    this.#early = null;
+    this.#earlyBytes = 0;
+    let more = true;
+    if (early) for (const chunk of early) more = this.#forward(chunk);
+    if (this.#flags & CLIENT_ENDED) {
+      up.end();
+      this.#maybeFinish();
+    } else if (more && this.client.isPaused()) this.client.resume();
   }
 
   #onClientData = (chunk: Buffer): void => {
+    if (this.#flags & RELAYING) {
+      if (!this.#forward(chunk)) this.client.pause();
+      return;
+    }
+    (this.#early ??= []).push(chunk);
+    this.#earlyBytes += chunk.length;
+    if (this.#earlyBytes >= EARLY_LIMIT) this.client.pause();
+  };
+
+  /** Client to real server; false when the real server's socket is full (the caller pauses the client). */
+  #forward(chunk: Buffer): boolean {
     this.#flags |= ACTIVE;
     const b = this.#host.balancer;
     b.services.stats.inPacket(this.svc, chunk.length);
     b.dests.stats.inPacket(this.dest, chunk.length);
-    if (!this.upstream!.write(chunk)) this.client.pause();
-  };
+    return this.upstream!.write(chunk);
+  }
 
   #onUpstreamData = (chunk: Buffer): void => {
     this.#flags |= ACTIVE;
@@ -177,6 +204,8 @@ export class TcpSession {
 
   #onClientEnd = (): void => {
     this.#flags |= CLIENT_ENDED | ACTIVE;
+    // While dialling, the end waits with the early data and follows it once connected.
+    if (!(this.#flags & RELAYING)) return;
     this.upstream?.end();
     this.#maybeFinish();
   };
