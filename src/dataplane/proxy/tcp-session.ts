@@ -76,11 +76,51 @@ export class TcpSession {
     this.lastActivity = host.clock.now();
     // The client is read at once, like HAProxy fills its buffer while connecting: the first request is
     // usually there already, and it is replayed to the next real server if this connect fails.
-    client.on('data', this.#onClientData);
-    client.on('end', this.#onClientEnd);
-    client.on('error', this.#onClientError);
-    client.on('close', this.#onClose);
+    (client as Tagged)[kSession] = this;
+    client.on('data', TcpSession.#clientData);
+    client.on('end', TcpSession.#clientEnd);
+    client.on('error', TcpSession.#clientError);
+    client.on('close', TcpSession.#close);
   }
+
+  // Listeners shared by every session (one function each, not a closure per session): a socket finds
+  // its session under kSession.
+  static #clientData = function (this: net.Socket, chunk: Buffer): void {
+    of(this).#onClientData(chunk);
+  };
+  static #upstreamData = function (this: net.Socket, chunk: Buffer): void {
+    of(this).#onUpstreamData(chunk);
+  };
+  static #clientDrain = function (this: net.Socket): void {
+    of(this).#onClientDrain();
+  };
+  static #upstreamDrain = function (this: net.Socket): void {
+    of(this).#onUpstreamDrain();
+  };
+  static #clientEnd = function (this: net.Socket): void {
+    of(this).#onClientEnd();
+  };
+  static #upstreamEnd = function (this: net.Socket): void {
+    of(this).#onUpstreamEnd();
+  };
+  static #clientError = function (this: net.Socket): void {
+    of(this).#onClientError();
+  };
+  static #upstreamError = function (this: net.Socket): void {
+    of(this).#onUpstreamError();
+  };
+  static #close = function (this: net.Socket): void {
+    of(this).#onClose();
+  };
+  static #connectError = function (this: net.Socket): void {
+    of(this).#onConnectError();
+  };
+  static #connected = function (this: net.Socket): void {
+    of(this).#onConnected();
+  };
+  static #connectTimeout = (session: TcpSession): void => {
+    session.#onConnectTimeout();
+  };
 
   #early: Buffer[] | null = null;
   #earlyBytes = 0;
@@ -98,11 +138,12 @@ export class TcpSession {
     this.dest = to.dest;
     this.#done = done;
     const up = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
+    (up as Tagged)[kSession] = this;
     this.upstream = up;
     this.#prefix = prefix;
-    this.#connectTimer = setTimeout(this.#onConnectTimeout, connectTimeoutMs);
-    up.once('error', this.#onConnectError);
-    up.once('connect', this.#onConnected);
+    this.#connectTimer = setTimeout(TcpSession.#connectTimeout, connectTimeoutMs, this);
+    up.on('error', TcpSession.#connectError);
+    up.on('connect', TcpSession.#connected);
   }
 
   #prefix: Buffer | null = null;
@@ -119,8 +160,8 @@ export class TcpSession {
   #failConnect(counter: number): void {
     if (!this.#done) return;
     const up = this.upstream!;
-    up.removeListener('connect', this.#onConnected);
-    up.removeListener('error', this.#onConnectError);
+    up.removeListener('connect', TcpSession.#connected);
+    up.removeListener('error', TcpSession.#connectError);
     up.on('error', noop);
     up.destroy();
     this.upstream = null;
@@ -128,13 +169,17 @@ export class TcpSession {
     this.#settle(false);
   }
 
-  #onConnectTimeout = (): void => this.#failConnect(ProxyCounter.CONNECT_TIMEOUT);
-  #onConnectError = (): void => this.#failConnect(ProxyCounter.CONNECT_FAILED);
+  #onConnectTimeout(): void {
+    this.#failConnect(ProxyCounter.CONNECT_TIMEOUT);
+  }
+  #onConnectError(): void {
+    this.#failConnect(ProxyCounter.CONNECT_FAILED);
+  }
 
-  #onConnected = (): void => {
+  #onConnected(): void {
     if (!this.#done) return;
     const up = this.upstream!;
-    up.removeListener('error', this.#onConnectError);
+    up.removeListener('error', TcpSession.#connectError);
     if (this.closed) {
       up.on('error', noop);
       up.destroy();
@@ -144,17 +189,17 @@ export class TcpSession {
     }
     this.#startRelay(up);
     this.#settle(true);
-  };
+  }
 
   #startRelay(up: net.Socket): void {
     this.#host.balancer.conns.setState(this.conn, TcpState.ESTABLISHED, this.#host.clock.now());
     this.#flags |= RELAYING;
-    up.on('data', this.#onUpstreamData);
-    this.client.on('drain', this.#onClientDrain);
-    up.on('drain', this.#onUpstreamDrain);
-    up.on('end', this.#onUpstreamEnd);
-    up.on('error', this.#onUpstreamError);
-    up.on('close', this.#onClose);
+    up.on('data', TcpSession.#upstreamData);
+    this.client.on('drain', TcpSession.#clientDrain);
+    up.on('drain', TcpSession.#upstreamDrain);
+    up.on('end', TcpSession.#upstreamEnd);
+    up.on('error', TcpSession.#upstreamError);
+    up.on('close', TcpSession.#close);
     if (this.#prefix) up.write(this.#prefix);
     const early = this.#early;
     this.#early = null;
@@ -167,7 +212,7 @@ export class TcpSession {
     } else if (more && this.client.isPaused()) this.client.resume();
   }
 
-  #onClientData = (chunk: Buffer): void => {
+  #onClientData(chunk: Buffer): void {
     if (this.#flags & RELAYING) {
       if (!this.#forward(chunk)) this.client.pause();
       return;
@@ -175,7 +220,7 @@ export class TcpSession {
     (this.#early ??= []).push(chunk);
     this.#earlyBytes += chunk.length;
     if (this.#earlyBytes >= EARLY_LIMIT) this.client.pause();
-  };
+  }
 
   /** Client to real server; false when the real server's socket is full (the caller pauses the client). */
   #forward(chunk: Buffer): boolean {
@@ -186,35 +231,35 @@ export class TcpSession {
     return this.upstream!.write(chunk);
   }
 
-  #onUpstreamData = (chunk: Buffer): void => {
+  #onUpstreamData(chunk: Buffer): void {
     this.#flags |= ACTIVE;
     const b = this.#host.balancer;
     b.services.stats.outPacket(this.svc, chunk.length);
     b.dests.stats.outPacket(this.dest, chunk.length);
     if (!this.client.write(chunk)) this.upstream!.pause();
-  };
+  }
 
-  #onClientDrain = (): void => {
+  #onClientDrain(): void {
     this.upstream?.resume();
-  };
+  }
 
-  #onUpstreamDrain = (): void => {
+  #onUpstreamDrain(): void {
     this.client.resume();
-  };
+  }
 
-  #onClientEnd = (): void => {
+  #onClientEnd(): void {
     this.#flags |= CLIENT_ENDED | ACTIVE;
     // While dialling, the end waits with the early data and follows it once connected.
     if (!(this.#flags & RELAYING)) return;
     this.upstream?.end();
     this.#maybeFinish();
-  };
+  }
 
-  #onUpstreamEnd = (): void => {
+  #onUpstreamEnd(): void {
     this.#flags |= UPSTREAM_ENDED | ACTIVE;
     this.client.end();
     this.#maybeFinish();
-  };
+  }
 
   /** Both halves closed: the sockets close themselves once their writes flush. */
   #maybeFinish(): void {
@@ -246,22 +291,22 @@ export class TcpSession {
     return true;
   }
 
-  #onClientError = (): void => {
+  #onClientError(): void {
     this.#host.counters[ProxyCounter.CLIENT_ERRORS]!++;
     this.destroy();
-  };
+  }
 
-  #onUpstreamError = (): void => {
+  #onUpstreamError(): void {
     this.#host.counters[ProxyCounter.UPSTREAM_ERRORS]!++;
     this.destroy();
-  };
+  }
 
-  #onClose = (): void => {
+  #onClose(): void {
     const up = this.upstream;
     if (this.#done) this.destroy();
     else if (this.client.destroyed && (up === null || up.destroyed)) this.#finish();
     else if (this.client.destroyed || up?.destroyed) this.destroy();
-  };
+  }
 
   /** The engine expired the connection (expire_nodest_conn, flush): close both sides now. */
   expired(): void {
@@ -293,3 +338,10 @@ export class TcpSession {
 }
 
 function noop(): void {}
+
+const kSession = Symbol('tslvs.session');
+type Tagged = net.Socket & { [kSession]?: TcpSession };
+
+function of(socket: net.Socket): TcpSession {
+  return (socket as Tagged)[kSession]!;
+}
