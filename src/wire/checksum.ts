@@ -171,6 +171,24 @@ function diff32(s: number, oldV: number, newV: number): number {
   return s + ((~oldV >>> 16) & 0xffff) + (~oldV & 0xffff) + (newV >>> 16) + (newV & 0xffff);
 }
 
+/**
+ * Eqn. 3 in two steps, for several fields of one packet rewritten together: `eqn3Add16`/`eqn3Add32` give a
+ * field's addend ~m + m' (0 when it did not change: erratum 4782), `eqn3Apply` applies their sum. Once
+ * for the sum gives the same bits as csumUpdate16/32 field by field (fold(fold(a) + b) = fold(a + b) for
+ * non-negative a, b; a zero sum leaves HC as it is), with one read, fold and write of the checksum.
+ */
+export function eqn3Add16(oldV: number, newV: number): number {
+  return oldV === newV ? 0 : (~oldV & 0xffff) + (newV & 0xffff);
+}
+
+export function eqn3Add32(oldV: number, newV: number): number {
+  return oldV >>> 0 === newV >>> 0 ? 0 : diff32(0, oldV, newV);
+}
+
+export function eqn3Apply(check: number, sum: number): number {
+  return ~fold32((~check & 0xffff) + sum) & 0xffff;
+}
+
 /** Eqn. 3 over `n` 32-bit words changing from `oldW[oi..]` to `newW[ni..]` (n = 4: an IPv6 address). */
 export function csumUpdateWords(
   check: number,
