@@ -305,17 +305,9 @@ export class ConnIndex {
     const n = batch.count;
     const cur = this.#heads;
     for (let k = 0; k < n; k++) {
-      cur[k] = this.#hash(
-        OUT_SALT,
-        batch.proto[k]!,
-        batch.af[k]!,
-        batch.saddr,
-        k * 4,
-        batch.sport[k]!,
-        batch.daddr,
-        k * 4,
-        batch.dport[k]!,
-      );
+      const b = batch;
+      const o = k * 4;
+      cur[k] = this.#hash(OUT_SALT, b.proto[k]!, b.af[k]!, b.saddr, o, b.sport[k]!, b.daddr, o, b.dport[k]!);
     }
     const buckets = this.#out;
     for (let k = 0; k < n; k++) cur[k] = buckets[cur[k]!]!;
@@ -333,19 +325,11 @@ export class ConnIndex {
       for (let j = 0; j < active; j++) {
         const k = act[j]!;
         const id = cur[k]!;
+        const b = batch;
+        const o = k * 4;
         if (
           id === 0 ||
-          this.#outMatch(
-            id,
-            batch.proto[k]!,
-            batch.af[k]!,
-            batch.saddr,
-            k * 4,
-            batch.sport[k]!,
-            batch.daddr,
-            k * 4,
-            batch.dport[k]!,
-          )
+          this.#outMatch(id, b.proto[k]!, b.af[k]!, b.saddr, o, b.sport[k]!, b.daddr, o, b.dport[k]!)
         ) {
           out[k] = id;
         } else {
