@@ -138,11 +138,14 @@ export class ServiceTable {
     }
   }
 
+  /** IPv4 addresses hash their one word (the others are zero): isVip runs for every TCP/UDP packet. */
   #hash(proto: number, af: number, words: ArrayLike<number>, off: number, port: number): number {
     let h = mixWord(0x2545f491 ^ af, words[off]! | 0);
-    h = mixWord(h, words[off + 1]! | 0);
-    h = mixWord(h, words[off + 2]! | 0);
-    h = mixWord(h, words[off + 3]! | 0);
+    if (af === 6) {
+      h = mixWord(h, words[off + 1]! | 0);
+      h = mixWord(h, words[off + 2]! | 0);
+      h = mixWord(h, words[off + 3]! | 0);
+    }
     return fmix32i(mixWord(h, (proto << 16) | port));
   }
 

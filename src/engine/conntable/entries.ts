@@ -5,6 +5,36 @@
 import type { Family } from '../addr.js';
 import { CF, STRIDE, W } from './layout.js';
 
+/** From this size on the entries get a memory of their own (below, page-aligned and so line-aligned). */
+const ALIGNED_FROM_BYTES = 1 << 20;
+const WASM_PAGE = 65536;
+const WASM_MAX_PAGES = 65536;
+/** The one WebAssembly API used here (a JavaScript global, not in the ES library types). */
+declare const WebAssembly: {
+  Memory: new (d: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+};
+
+/**
+ * `words` zeroed 32-bit words whose first byte is on a 64-byte boundary, so each 64-byte entry is one
+ * cache line as layout.ts intends. A large typed array gets no such alignment: glibc hands out big
+ * allocations at a page + 16 bytes, which splits every entry over two lines (words 12-15 — chain links,
+ * template, FNAT sequence delta — in the second), one more cache miss for a chain walk or a Full-NAT
+ * packet. A WebAssembly.Memory is page-aligned by construction; it is used as plain memory (never grown,
+ * so its buffer is never detached). Falls back to a plain array (small, or beyond 4 GiB, or no wasm).
+ */
+function cacheAlignedWords(words: number): Uint32Array {
+  const bytes = words * 4;
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  if (bytes >= ALIGNED_FROM_BYTES && pages <= WASM_MAX_PAGES && typeof WebAssembly === 'object') {
+    try {
+      return new Uint32Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, words);
+    } catch {
+      // No address space for it: the plain array below.
+    }
+  }
+  return new Uint32Array(words);
+}
+
 export abstract class ConnEntries {
   readonly capacity: number;
   /** The entries: STRIDE words each, ids from 1. */
@@ -17,7 +47,7 @@ export abstract class ConnEntries {
       throw new RangeError(`session table capacity ${capacity} out of range`);
     }
     this.capacity = capacity;
-    this.e = new Uint32Array((capacity + 1) * STRIDE);
+    this.e = cacheAlignedWords((capacity + 1) * STRIDE);
   }
 
   /** Highest id ever handed out: ids 1..highWater cover every live entry (sync walks). */

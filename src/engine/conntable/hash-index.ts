@@ -9,35 +9,12 @@ import { Forwarding } from '../forwarding.js';
 import { fmix32i, mixWord } from '../hash.js';
 import type { LocalAddressPool } from '../local-addrs.js';
 import type { ServiceTable } from '../service-table.js';
+import { BATCH_MAX, type FlowBatch } from './flow-batch.js';
 import { CF, STRIDE, W } from './layout.js';
 
 const OUT_SALT = 0x5a5a5a5a;
 
-/** Largest batch `findInBatch` takes. */
-export const BATCH_MAX = 64;
-
-/** Keys of up to BATCH_MAX client -> VIP packets, column-wise (the packet loop fills one per RX batch). */
-export interface FlowBatch {
-  count: number;
-  readonly proto: Uint8Array;
-  readonly af: Uint8Array;
-  readonly saddr: Uint32Array;
-  readonly sport: Uint16Array;
-  readonly daddr: Uint32Array;
-  readonly dport: Uint16Array;
-}
-
-export function newFlowBatch(): FlowBatch {
-  return {
-    count: 0,
-    proto: new Uint8Array(BATCH_MAX),
-    af: new Uint8Array(BATCH_MAX),
-    saddr: new Uint32Array(BATCH_MAX * 4),
-    sport: new Uint16Array(BATCH_MAX),
-    daddr: new Uint32Array(BATCH_MAX * 4),
-    dport: new Uint16Array(BATCH_MAX),
-  };
-}
+export { BATCH_MAX, type FlowBatch, newFlowBatch } from './flow-batch.js';
 
 function sameWords(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number): boolean {
   return a[ao] === b[bo] && a[ao + 1] === b[bo + 1] && a[ao + 2] === b[bo + 2] && a[ao + 3] === b[bo + 3];
@@ -52,7 +29,12 @@ export class ConnIndex {
   readonly #services: ServiceTable;
   readonly #dests: DestTable;
   readonly #lips: LocalAddressPool | null;
+  /** Batch scratch: bucket, then the entry each key is at in its chain; the keys' port and flag words. */
   readonly #heads = new Uint32Array(BATCH_MAX);
+  readonly #kPorts = new Uint32Array(BATCH_MAX);
+  readonly #kFlags = new Uint32Array(BATCH_MAX);
+  /** Keys of the batch whose chain walk has not ended. */
+  readonly #active = new Uint8Array(BATCH_MAX);
   /** Keeps the JIT from discarding the warm-up loads of `findInBatch`. */
   readonly #sink = new Uint32Array(1);
 
@@ -245,43 +227,62 @@ export class ConnIndex {
    * `findIn` for a batch of client -> VIP keys (see FlowBatch). Hashing every key first, then loading
    * every bucket head, then every first entry, issues the cache misses of a batch back to back so the CPU
    * overlaps them; a lookup one at a time waits for each miss in turn (DPDK's rte_hash_lookup_bulk idea).
+   * Chains are walked the same way, one step per round for every key still unresolved: at the table's
+   * load factor (one bucket per entry) a third of the hits are not first in their chain, and walking each
+   * chain to its end in turn made their second misses wait one after another.
    */
   findInBatch(batch: FlowBatch, out: Uint32Array): void {
     const n = batch.count;
-    const heads = this.#heads;
+    const cur = this.#heads;
+    const ports = this.#kPorts;
+    const kf = this.#kFlags;
     for (let k = 0; k < n; k++) {
-      heads[k] = this.#hash(
-        0,
-        batch.proto[k]!,
-        batch.af[k]!,
-        batch.saddr,
-        k * 4,
-        batch.sport[k]!,
-        batch.daddr,
-        k * 4,
-        batch.dport[k]!,
-      );
-    }
-    const buckets = this.#in;
-    for (let k = 0; k < n; k++) heads[k] = buckets[heads[k]!]!;
-    const e = this.#e;
-    let touch = 0;
-    for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.PORTS]!;
-    this.#sink[0] = touch;
-    for (let k = 0; k < n; k++) {
-      let id = heads[k]!;
       const proto = batch.proto[k]!;
       const af = batch.af[k]!;
       const sport = batch.sport[k]!;
       const dport = batch.dport[k]!;
-      while (
-        id !== 0 &&
-        !this.#matchIn(id, proto, af, batch.saddr, k * 4, sport, batch.daddr, k * 4, dport, 0)
-      ) {
-        id = e[id * STRIDE + W.INEXT]!;
-      }
-      out[k] = id;
+      cur[k] = this.#hash(0, proto, af, batch.saddr, k * 4, sport, batch.daddr, k * 4, dport);
+      ports[k] = sport | (dport << 16);
+      kf[k] = (proto === 17 ? CF.UDP : 0) | (af === 6 ? CF.AF6 : 0);
     }
+    const buckets = this.#in;
+    for (let k = 0; k < n; k++) cur[k] = buckets[cur[k]!]!;
+    const e = this.#e;
+    const act = this.#active;
+    let touch = 0;
+    for (let k = 0; k < n; k++) {
+      touch ^= e[cur[k]! * STRIDE + W.PORTS]!;
+      act[k] = k;
+    }
+    let active = n;
+    const vaddr = this.#services.addr;
+    const ca = batch.saddr;
+    const va = batch.daddr;
+    while (active > 0) {
+      let m = 0;
+      for (let j = 0; j < active; j++) {
+        const k = act[j]!;
+        const id = cur[k]!;
+        const b = id * STRIDE;
+        const o = k * 4;
+        // Same test as #matchIn (template bit clear, not dead, protocol and family flags as the key's).
+        if (
+          id === 0 ||
+          (e[b + W.PORTS]! === ports[k] &&
+            (e[b + W.STATE]! & (CF.TEMPLATE | CF.DEAD | CF.UDP | CF.AF6)) === kf[k] &&
+            sameWords(e, b + W.CADDR, ca, o) &&
+            sameWords(vaddr, (e[b + W.SVC_LIP]! & 0xffff) * 4, va, o))
+        ) {
+          out[k] = id;
+        } else {
+          cur[k] = e[b + W.INEXT]!;
+          act[m++] = k;
+        }
+      }
+      for (let j = 0; j < m; j++) touch ^= e[cur[act[j]!]! * STRIDE + W.PORTS]!;
+      active = m;
+    }
+    this.#sink[0] = touch;
   }
 
   /** The NAT/FNAT entry for a reply `src:sport` (RS) -> `dst:dport` (client or local address), or 0. */
@@ -302,39 +303,44 @@ export class ConnIndex {
   /** `findOut` for a batch of reply keys (saddr/sport = RS, daddr/dport = client or local address). */
   findOutBatch(batch: FlowBatch, out: Uint32Array): void {
     const n = batch.count;
-    const heads = this.#heads;
+    const cur = this.#heads;
     for (let k = 0; k < n; k++) {
-      heads[k] = this.#hash(
-        OUT_SALT,
-        batch.proto[k]!,
-        batch.af[k]!,
-        batch.saddr,
-        k * 4,
-        batch.sport[k]!,
-        batch.daddr,
-        k * 4,
-        batch.dport[k]!,
-      );
+      const b = batch;
+      const o = k * 4;
+      cur[k] = this.#hash(OUT_SALT, b.proto[k]!, b.af[k]!, b.saddr, o, b.sport[k]!, b.daddr, o, b.dport[k]!);
     }
     const buckets = this.#out;
-    for (let k = 0; k < n; k++) heads[k] = buckets[heads[k]!]!;
+    for (let k = 0; k < n; k++) cur[k] = buckets[cur[k]!]!;
     const e = this.#e;
+    const act = this.#active;
     let touch = 0;
-    for (let k = 0; k < n; k++) touch ^= e[heads[k]! * STRIDE + W.RPORTS]!;
-    this.#sink[0] = touch;
     for (let k = 0; k < n; k++) {
-      out[k] = this.#walkOut(
-        heads[k]!,
-        batch.proto[k]!,
-        batch.af[k]!,
-        batch.saddr,
-        k * 4,
-        batch.sport[k]!,
-        batch.daddr,
-        k * 4,
-        batch.dport[k]!,
-      );
+      touch ^= e[cur[k]! * STRIDE + W.RPORTS]!;
+      act[k] = k;
     }
+    // Chains walked a step per round for every unresolved key, as in findInBatch.
+    let active = n;
+    while (active > 0) {
+      let m = 0;
+      for (let j = 0; j < active; j++) {
+        const k = act[j]!;
+        const id = cur[k]!;
+        const b = batch;
+        const o = k * 4;
+        if (
+          id === 0 ||
+          this.#outMatch(id, b.proto[k]!, b.af[k]!, b.saddr, o, b.sport[k]!, b.daddr, o, b.dport[k]!)
+        ) {
+          out[k] = id;
+        } else {
+          cur[k] = e[id * STRIDE + W.ONEXT]!;
+          act[m++] = k;
+        }
+      }
+      for (let j = 0; j < m; j++) touch ^= e[cur[act[j]!]! * STRIDE + W.RPORTS]!;
+      active = m;
+    }
+    this.#sink[0] = touch;
   }
 
   #walkOut(
@@ -348,27 +354,43 @@ export class ConnIndex {
     dof: number,
     dport: number,
   ): number {
-    const e = this.#e;
-    const lips = this.#lips;
-    while (id !== 0) {
-      const b = id * STRIDE;
-      const st = e[b + W.STATE]!;
-      if (
-        (e[b + W.RPORTS]! & 0xffff) === sport &&
-        ((st & CF.UDP) !== 0) === (proto === 17) &&
-        ((st & CF.AF6) !== 0) === (af === 6) &&
-        sameWords(this.#dests.addr, e[b + W.DEST]! * 4, src, so)
-      ) {
-        const match =
-          (st & CF.FWD_MASK) >>> CF.FWD_SHIFT === Forwarding.FNAT
-            ? e[b + W.RPORTS]! >>> 16 === dport &&
-              lips !== null &&
-              sameWords(lips.addr, (e[b + W.SVC_LIP]! >>> 16) * 4, dst, dof)
-            : (e[b + W.PORTS]! & 0xffff) === dport && sameWords(e, b + W.CADDR, dst, dof);
-        if (match) return id;
-      }
-      id = e[b + W.ONEXT]!;
+    while (id !== 0 && !this.#outMatch(id, proto, af, src, so, sport, dst, dof, dport)) {
+      id = this.#e[id * STRIDE + W.ONEXT]!;
     }
-    return 0;
+    return id;
+  }
+
+  /** Whether entry `id` is the NAT/FNAT session of reply `src:sport` -> `dst:dport`. */
+  #outMatch(
+    id: number,
+    proto: number,
+    af: number,
+    src: ArrayLike<number>,
+    so: number,
+    sport: number,
+    dst: ArrayLike<number>,
+    dof: number,
+    dport: number,
+  ): boolean {
+    const e = this.#e;
+    const b = id * STRIDE;
+    const st = e[b + W.STATE]!;
+    if (
+      (e[b + W.RPORTS]! & 0xffff) !== sport ||
+      ((st & CF.UDP) !== 0) !== (proto === 17) ||
+      ((st & CF.AF6) !== 0) !== (af === 6) ||
+      !sameWords(this.#dests.addr, e[b + W.DEST]! * 4, src, so)
+    ) {
+      return false;
+    }
+    if ((st & CF.FWD_MASK) >>> CF.FWD_SHIFT === Forwarding.FNAT) {
+      const lips = this.#lips;
+      return (
+        e[b + W.RPORTS]! >>> 16 === dport &&
+        lips !== null &&
+        sameWords(lips.addr, (e[b + W.SVC_LIP]! >>> 16) * 4, dst, dof)
+      );
+    }
+    return (e[b + W.PORTS]! & 0xffff) === dport && sameWords(e, b + W.CADDR, dst, dof);
   }
 }

@@ -34,6 +34,7 @@ import {
   setAddr,
   setL3Len,
   setPort,
+  setTcp4Tuple,
   setWord32,
 } from './rewrite.js';
 
@@ -98,6 +99,19 @@ function rewriteTuple(
 ): void {
   const conns = c.conns;
   const p = c.p;
+  if (p.af === 4 && kind === L4Sum.TCP && at >= 0 && !p.partial) {
+    const lip = c.lips!.addr[conns.lip(conn) * 4]! | 0;
+    setTcp4Tuple(
+      b,
+      l3,
+      l4,
+      lip,
+      c.dests.addr[conns.dest(conn) * 4]! | 0,
+      conns.lport(conn),
+      conns.dport(conn),
+    );
+    return;
+  }
   setAddr(b, l3, p.af, false, c.lips!.addr, conns.lip(conn) * 4, at, kind, p.partial);
   setAddr(b, l3, p.af, true, c.dests.addr, conns.dest(conn) * 4, at, kind, p.partial);
   setPort(b, l4, conns.lport(conn), at, kind, p.partial);

@@ -32,6 +32,7 @@ import {
   setAddr,
   setL3Len,
   setPort,
+  setTcp4Tuple,
   setWord32,
 } from './rewrite.js';
 
@@ -183,10 +184,15 @@ export const fnatForwarder: Forwarder = {
     const l4 = l3 + p.l3HdrLen;
     const kind = l4Kind(p);
     const at = l4CsumAt(l4, kind); // a zero (absent) UDP checksum stays zero through the updates
-    setAddr(b, l3, p.af, false, c.services.addr, conns.svc(conn) * 4, at, kind, p.partial);
-    setAddr(b, l3, p.af, true, conns.e, co, at, kind, p.partial);
-    setPort(b, l4, conns.vport(conn), at, kind, p.partial);
-    setPort(b, l4 + 2, conns.cport(conn), at, kind, p.partial);
+    if (p.af === 4 && kind === L4Sum.TCP && !p.partial) {
+      const vip = c.services.addr[conns.svc(conn) * 4]! | 0;
+      setTcp4Tuple(b, l3, l4, vip, conns.e[co]! | 0, conns.vport(conn), conns.cport(conn));
+    } else {
+      setAddr(b, l3, p.af, false, c.services.addr, conns.svc(conn) * 4, at, kind, p.partial);
+      setAddr(b, l3, p.af, true, conns.e, co, at, kind, p.partial);
+      setPort(b, l4, conns.vport(conn), at, kind, p.partial);
+      setPort(b, l4 + 2, conns.cport(conn), at, kind, p.partial);
+    }
     if (kind === L4Sum.TCP) {
       translateAcks(c, conn, b, l4, at);
       // The real server answered beyond its SYN-ACK: its socket exists, TOA is no longer needed.

@@ -23,7 +23,7 @@ import { rd32 } from '../pipeline/words.js';
 import { newFlowKey } from '../schedulers/scheduler.js';
 import { seqToClient } from './fnat-state.js';
 import { beginCopy, type FwdContext, sizeProblem, ttlProblem } from './forwarder.js';
-import { FORWARDERS } from './index.js';
+import { toServer } from './index.js';
 import { L4Sum, setAddr, setPort, setWord32 } from './rewrite.js';
 
 const PASS_ICMP = -(Pass.ICMP + 1);
@@ -75,7 +75,7 @@ export class IcmpRelay {
     c.stats[Stat.ICMP_RELAYED]!++;
     const fwd = c.conns.fwd(conn);
     if (this.#inbound && (fwd === Forwarding.DR || fwd === Forwarding.TUN)) {
-      return FORWARDERS[fwd]!.toServer(c, conn);
+      return toServer(c, conn, fwd);
     }
     if (fwd !== Forwarding.NAT && fwd !== Forwarding.FNAT) return Drop.UNSUPPORTED_FORWARDING;
     return this.#translate(c, conn, fwd === Forwarding.FNAT);

@@ -6,7 +6,7 @@ import { Forwarding } from '../forwarding.js';
 import { Drop } from '../pipeline/reasons.js';
 import { drForwarder } from './dr.js';
 import { fnatForwarder } from './fnat.js';
-import type { Forwarder } from './forwarder.js';
+import type { Forwarder, FwdContext } from './forwarder.js';
 import { natForwarder } from './nat.js';
 import { tunForwarder } from './tun.js';
 
@@ -27,6 +27,42 @@ export const FORWARDERS: readonly Forwarder[] = Object.freeze(
     return t;
   })(),
 );
+
+/**
+ * `FORWARDERS[fwd].toServer(c, conn)` as a switch. The pipeline calls this for every packet: one call
+ * site through the table has as many targets as methods in use and V8 never inlines it (polymorphic,
+ * megamorphic past four); each call below has one target, which V8 can inline into the packet path.
+ */
+export function toServer(c: FwdContext, conn: number, fwd: number): number {
+  switch (fwd) {
+    case Forwarding.DR:
+      return drForwarder.toServer(c, conn);
+    case Forwarding.NAT:
+      return natForwarder.toServer(c, conn);
+    case Forwarding.TUN:
+      return tunForwarder.toServer(c, conn);
+    case Forwarding.FNAT:
+      return fnatForwarder.toServer(c, conn);
+    default:
+      return Drop.UNSUPPORTED_FORWARDING;
+  }
+}
+
+/** `FORWARDERS[fwd].toClient(c, conn)` as a switch (see toServer). */
+export function toClient(c: FwdContext, conn: number, fwd: number): number {
+  switch (fwd) {
+    case Forwarding.NAT:
+      return natForwarder.toClient(c, conn);
+    case Forwarding.FNAT:
+      return fnatForwarder.toClient(c, conn);
+    case Forwarding.DR:
+      return drForwarder.toClient(c, conn);
+    case Forwarding.TUN:
+      return tunForwarder.toClient(c, conn);
+    default:
+      return Drop.UNSUPPORTED_FORWARDING;
+  }
+}
 
 export { fnatOnCreate } from './fnat.js';
 export { FnatState, seqToClient, seqToServer } from './fnat-state.js';

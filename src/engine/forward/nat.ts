@@ -4,7 +4,11 @@
  * client on the way out (the director is the real servers' gateway). Addresses and ports are rewritten in
  * place with incremental checksum updates, partial checksums kept partial.
  */
+
+import { readU16 } from '../../wire/bytes.js';
+import { IPV4 } from '../../wire/ipv4.js';
 import { Drop } from '../pipeline/reasons.js';
+import { rd32 } from '../pipeline/words.js';
 import {
   beginCopy,
   type Forwarder,
@@ -16,7 +20,7 @@ import {
   sizeProblem,
   ttlProblem,
 } from './forwarder.js';
-import { l4CsumAt, setAddr, setPort } from './rewrite.js';
+import { L4Sum, l4CsumAt, setAddr, setPort, setTcp4Tuple } from './rewrite.js';
 
 export const natForwarder: Forwarder = {
   toServer(c: FwdContext, conn: number): number {
@@ -39,8 +43,13 @@ export const natForwarder: Forwarder = {
     const l4 = l3 + p.l3HdrLen;
     const kind = l4Kind(p);
     const at = l4CsumAt(l4, kind);
-    setAddr(b, l3, p.af, true, c.dests.addr, d * 4, at, kind, p.partial);
-    setPort(b, l4 + 2, c.conns.dport(conn), at, kind, p.partial);
+    if (p.af === 4 && kind === L4Sum.TCP && !p.partial) {
+      const rs = c.dests.addr[d * 4]! | 0;
+      setTcp4Tuple(b, l3, l4, rd32(b, l3 + IPV4.SRC), rs, readU16(b, l4), c.conns.dport(conn));
+    } else {
+      setAddr(b, l3, p.af, true, c.dests.addr, d * 4, at, kind, p.partial);
+      setPort(b, l4 + 2, c.conns.dport(conn), at, kind, p.partial);
+    }
     return finish(c, p.l3Len, l4, l4h);
   },
 
@@ -62,8 +71,13 @@ export const natForwarder: Forwarder = {
     const l4 = l3 + p.l3HdrLen;
     const kind = l4Kind(p);
     const at = l4CsumAt(l4, kind);
-    setAddr(b, l3, p.af, false, c.services.addr, c.conns.svc(conn) * 4, at, kind, p.partial);
-    setPort(b, l4, c.conns.vport(conn), at, kind, p.partial);
+    if (p.af === 4 && kind === L4Sum.TCP && !p.partial) {
+      const vip = c.services.addr[c.conns.svc(conn) * 4]! | 0;
+      setTcp4Tuple(b, l3, l4, vip, rd32(b, l3 + IPV4.DST), c.conns.vport(conn), readU16(b, l4 + 2));
+    } else {
+      setAddr(b, l3, p.af, false, c.services.addr, c.conns.svc(conn) * 4, at, kind, p.partial);
+      setPort(b, l4, c.conns.vport(conn), at, kind, p.partial);
+    }
     return finish(c, p.l3Len, l4, l4h);
   },
 };

@@ -11,6 +11,9 @@ import {
   csumUpdate16,
   csumUpdate32,
   csumUpdateWords,
+  eqn3Add16,
+  eqn3Add32,
+  eqn3Apply,
   fold,
   onesSum,
   partialCsumUpdate16,
@@ -76,6 +79,33 @@ export function setAddr(
   if (partial) writeU16(b, at, partialCsumUpdateWords(c, oldWords, 0, w, wo, 4));
   else if (kind === L4Sum.UDP) writeU16(b, at, udpCsumUpdateWords(c, oldWords, 0, w, wo, 4));
   else writeU16(b, at, csumUpdateWords(c, oldWords, 0, w, wo, 4));
+}
+
+/**
+ * The common case of setAddr + setPort: an IPv4 TCP segment with a full checksum gets addresses `src`,
+ * `dst` (int32 words) and ports `sport`, `dport` (the current value for a field that stays) with one
+ * update of the header checksum and one of the TCP checksum, the same bits as field by field.
+ */
+export function setTcp4Tuple(
+  b: Uint8Array,
+  l3: number,
+  l4: number,
+  src: number,
+  dst: number,
+  sport: number,
+  dport: number,
+): void {
+  const fs = l3 + IPV4.SRC;
+  const fd = l3 + IPV4.DST;
+  const a = eqn3Add32(rd32(b, fs), src) + eqn3Add32(rd32(b, fd), dst);
+  const t = a + eqn3Add16(readU16(b, l4), sport) + eqn3Add16(readU16(b, l4 + 2), dport);
+  wr32(b, fs, src);
+  wr32(b, fd, dst);
+  writeU16(b, l4, sport);
+  writeU16(b, l4 + 2, dport);
+  const hc = l3 + IPV4.CHECKSUM;
+  if (a !== 0) writeU16(b, hc, eqn3Apply(readU16(b, hc), a));
+  if (t !== 0) writeU16(b, l4 + 16, eqn3Apply(readU16(b, l4 + 16), t));
 }
 
 /** Sets the 16-bit port at `f` (not a pseudo-header input: nothing to do for a partial checksum). */

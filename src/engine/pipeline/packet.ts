@@ -18,6 +18,9 @@ import { macHiAt, macLoAt, rd32 } from './words.js';
 
 export const Kind = Object.freeze({ ARP: 1, IP: 2 });
 
+/** The first option word of a timestamped data segment: NOP, NOP, kind 8, length 10. */
+const NOP_NOP_TS = 0x0101080a;
+
 export class Packet {
   buf: Uint8Array = new Uint8Array(0);
   frameOff = 0;
@@ -223,6 +226,9 @@ function parseL4(p: Packet, v: Views): void {
     const hl = (b[o + 12]! >>> 4) << 2;
     if (hl < TCP_HEADER_LEN) p.l4Reason = Reason.BAD_TCP_DOFF;
     else if (hl > len) p.l4Reason = Reason.TRUNCATED_TCP;
+    // NOP, NOP, timestamps (10 bytes) is what nearly every data segment carries (Linux with timestamps
+    // on): that layout passes the option walk, so the walk is skipped for it.
+    else if (hl === TCP_HEADER_LEN + 12 && rd32(b, o + TCP_HEADER_LEN) === NOP_NOP_TS) p.l4Reason = Reason.OK;
     else if (hl > TCP_HEADER_LEN) p.l4Reason = v.tcp.reset(b, o, len).check();
     p.portsOk = true;
     p.sport = (b[o]! << 8) | b[o + 1]!;

@@ -23,7 +23,7 @@ import { BATCH_MAX } from '../conntable/hash-index.js';
 import { CF } from '../conntable/layout.js';
 import { Dir, TcpState } from '../conntable/tcp-states.js';
 import { IcmpRelay } from '../forward/icmp-relay.js';
-import { FnatState, FORWARDERS, type FwdContext, fnatOnCreate } from '../forward/index.js';
+import { FnatState, type FwdContext, fnatOnCreate, toClient, toServer } from '../forward/index.js';
 import { Forwarding } from '../forwarding.js';
 import { NeighbourTable } from '../neighbours.js';
 import { BatchLookups } from './batch.js';
@@ -293,7 +293,7 @@ export class Pipeline {
     else conns.udpTransition(conn, Dir.INPUT, now);
     b.services.stats.inPacket(conns.svc(conn), p.l3Len);
     b.dests.stats.inPacket(conns.dest(conn), p.l3Len);
-    const r = FORWARDERS[conns.fwd(conn)]!.toServer(this.#ctx, conn);
+    const r = toServer(this.#ctx, conn, conns.fwd(conn));
     if (conns.flags(conn) & CF.ONE_PACKET) {
       conns.remove(conn);
       this.#epoch++;
@@ -329,7 +329,7 @@ export class Pipeline {
     else conns.udpTransition(conn, Dir.OUTPUT, now);
     b.services.stats.outPacket(conns.svc(conn), p.l3Len);
     b.dests.stats.outPacket(conns.dest(conn), p.l3Len);
-    const r = FORWARDERS[conns.fwd(conn)]!.toClient(this.#ctx, conn);
+    const r = toClient(this.#ctx, conn, conns.fwd(conn));
     if (r !== 0) return this.#drop(r);
     this.stats[Stat.FORWARDED_OUT]!++;
     this.verdicts[Verdict.FORWARD]!++;
