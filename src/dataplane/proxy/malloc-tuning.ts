@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 
 const M_TRIM_THRESHOLD = -1;
 const M_TOP_PAD = -2;
-export const TOP_PAD_BYTES = 16 * 1024 * 1024;
-export const TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024;
+const TOP_PAD_BYTES = 16 * 1024 * 1024;
+const TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 export interface MallocTuning {
   applied: boolean;

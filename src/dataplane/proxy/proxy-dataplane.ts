@@ -5,8 +5,6 @@
  */
 import type { Balancer } from '../../engine/balancer.js';
 import type { Clock } from '../../engine/clock.js';
-import { findService } from '../../engine/ops.js';
-import type { Service } from '../../engine/service.js';
 import type { DataPlane, DataPlaneService, DataPlaneStats } from '../types.js';
 import { newProxyCounters, PROXY_COUNTER_NAMES } from './counters.js';
 import { TcpListener } from './tcp-listener.js';
@@ -52,14 +50,6 @@ export class ProxyDataPlane implements DataPlane {
   }
 
   // ---- hosts for listeners and sessions ---------------------------------------------------------
-
-  service(key: string): Service | undefined {
-    try {
-      return findService(this.balancer, key);
-    } catch {
-      return undefined;
-    }
-  }
 
   hold(conn: number, session: Holder | null): void {
     if (session) {

@@ -12,11 +12,11 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { DataPlaneService } from '../types.js';
 import { ProxyCounter } from './counters.js';
 import { buildProxyHeader } from './proxy-header.js';
+import { ServiceRef } from './service-ref.js';
 import { TcpSession, type TcpSessionHost } from './tcp-session.js';
 
 export interface ListenerHost extends TcpSessionHost {
   /** The engine service for a key, looked up per connection (a reload may replace it). */
-  service(key: string): Service | undefined;
   /** Records (or, with null, forgets) the session holding a connection id. */
   hold(conn: number, session: TcpSession | null): void;
   /** A connect to this real server failed: a hint for the health checks. */
@@ -172,17 +172,12 @@ export class TcpListener {
     this.#dial(session, svc);
   };
 
-  /** The engine's service for this listener; cached, looked up again once a reload replaced it. */
+  /** The engine's service for this listener. */
   #service(): Service | undefined {
-    const services = this.#host.balancer.services;
-    const cached = this.#svc;
-    if (cached && services.get(cached.id) === cached) return cached;
-    const { address } = this.config;
-    this.#svc = services.byEndpoint('tcp', address.addr, address.port);
-    return this.#svc;
+    return this.#svc.get(this.#host.balancer.services, this.config.address);
   }
 
-  #svc: Service | undefined;
+  readonly #svc = new ServiceRef('tcp');
   readonly #hosts: { addr: IpAddress; port: number; text: string }[] = [];
 
   /** A real server's address as text for net.connect, formatted once per real server. */

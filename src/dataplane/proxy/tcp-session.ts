@@ -58,6 +58,8 @@ export class TcpSession {
   #flags = 0;
   #connectTimer: NodeJS.Timeout | null = null;
   #done: ConnectDone | null = null;
+  /** PROXY header for the attempt in progress. */
+  #prefix: Buffer | null = null;
 
   constructor(
     host: TcpSessionHost,
@@ -145,8 +147,6 @@ export class TcpSession {
     up.on('error', TcpSession.#connectError);
     up.on('connect', TcpSession.#connected);
   }
-
-  #prefix: Buffer | null = null;
 
   #settle(ok: boolean): void {
     if (this.#connectTimer) clearTimeout(this.#connectTimer);
@@ -272,23 +272,21 @@ export class TcpSession {
 
   /**
    * The data plane's periodic sweep: folds activity since the last sweep into `lastActivity` and the
-   * session-table entry's timer, or closes the session once idle for `idleMs`. Returns false if closed.
+   * session-table entry's timer, or closes the session once idle for `idleMs`.
    */
-  sweep(now: number): boolean {
-    if (this.closed) return false;
+  sweep(now: number): void {
+    if (this.closed) return;
     if (this.#flags & ACTIVE) {
       this.#flags &= ~ACTIVE;
       this.lastActivity = now;
       const conns = this.#host.balancer.conns;
       if (this.conn !== 0 && conns.inUse(this.conn)) conns.touch(this.conn, now);
-      return true;
+      return;
     }
     if (this.idleMs > 0 && this.#done === null && now - this.lastActivity >= this.idleMs) {
       this.#host.counters[ProxyCounter.IDLE_TIMEOUTS]!++;
       this.destroy();
-      return false;
     }
-    return true;
   }
 
   #onClientError(): void {

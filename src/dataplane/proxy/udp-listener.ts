@@ -15,13 +15,13 @@ import { ErrorCodes, TslvsError } from '../../errors.js';
 import type { DataPlaneService } from '../types.js';
 import { ProxyCounter } from './counters.js';
 import { buildProxyHeader } from './proxy-header.js';
+import { ServiceRef } from './service-ref.js';
 
 export interface UdpHost {
   readonly balancer: Balancer;
   readonly clock: Clock;
   readonly counters: Float64Array;
   readonly stopping: boolean;
-  service(key: string): Service | undefined;
   hold(conn: number, session: UdpSession | null): void;
   held(conn: number): unknown;
 }
@@ -175,17 +175,12 @@ export class UdpListener {
     session.send(out, this.#onSent);
   }
 
-  /** The engine's service for this listener; cached, looked up again once a reload replaced it. */
+  /** The engine's service for this listener. */
   #service(): Service | undefined {
-    const services = this.#host.balancer.services;
-    const cached = this.#svc;
-    if (cached && services.get(cached.id) === cached) return cached;
-    const { address } = this.config;
-    this.#svc = services.byEndpoint('udp', address.addr, address.port);
-    return this.#svc;
+    return this.#svc.get(this.#host.balancer.services, this.config.address);
   }
 
-  #svc: Service | undefined;
+  readonly #svc = new ServiceRef('udp');
 
   /** One callback for every send (no closure per datagram). */
   #onSent = (err: Error | null): void => {

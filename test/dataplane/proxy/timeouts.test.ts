@@ -19,20 +19,51 @@ function counter(daemon: { dataplane: { stats(): { counters: Record<string, numb
   return daemon.dataplane.stats().counters[name] ?? 0;
 }
 
-test('a refused connect is retried on another real server: every request is answered', async () => {
-  const port = await freePort();
-  const dead = await freePort(); // nothing listens there: connect is refused
-  const { daemon } = await startDaemon(`
+/** One TCP service `web` on 127.0.0.1:`port` (rr) over `realServers` ports; `extra` adds service keys. */
+function webService(port: number, realServers: number[], extra = 'health: { kind: none }'): string {
+  const rs = realServers.map((p) => `      - { address: "127.0.0.1:${p}" }`).join('\n');
+  return `
 services:
   - name: web
     protocol: tcp
     address: 127.0.0.1:${port}
     scheduler: rr
-    health: { kind: none }
+${extra
+  .split('\n')
+  .map((l) => `    ${l}`)
+  .join('\n')}
     realServers:
-      - { address: "127.0.0.1:${dead}" }
-      - { address: "127.0.0.1:${rs.tcpPort}" }
-`);
+${rs}
+`;
+}
+
+/** A client connection through the proxy, recording what it receives and whether it was closed. */
+async function openClient(port: number) {
+  const s = net.connect(port, '127.0.0.1');
+  let closed = false;
+  let got = '';
+  s.on('close', () => {
+    closed = true;
+  });
+  s.on('error', () => undefined);
+  s.on('data', (d: Buffer) => {
+    got += d.toString();
+  });
+  await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
+  return {
+    s,
+    isClosed: () => closed,
+    got: () => got,
+    clear: () => {
+      got = '';
+    },
+  };
+}
+
+test('a refused connect is retried on another real server: every request is answered', async () => {
+  const port = await freePort();
+  const dead = await freePort(); // nothing listens there: connect is refused
+  const { daemon } = await startDaemon(webService(port, [dead, rs.tcpPort]));
   try {
     for (let i = 0; i < 6; i++) {
       const r = await httpGet(`http://127.0.0.1:${port}/`);
@@ -77,18 +108,9 @@ test('a connect that times out is retried on another real server', {
 }, async () => {
   const hole = await blackhole();
   const port = await freePort();
-  const { daemon } = await startDaemon(`
-services:
-  - name: web
-    protocol: tcp
-    address: 127.0.0.1:${port}
-    scheduler: rr
-    connectTimeout: 300ms
-    health: { kind: none }
-    realServers:
-      - { address: "127.0.0.1:${hole.port}" }
-      - { address: "127.0.0.1:${rs.tcpPort}" }
-`);
+  const { daemon } = await startDaemon(
+    webService(port, [hole.port, rs.tcpPort], 'connectTimeout: 300ms\nhealth: { kind: none }'),
+  );
   try {
     // rr sends one of two new connections to the black hole: that one is answered after the timeout.
     const took: number[] = [];
@@ -110,31 +132,12 @@ services:
 
 test('idle timeout closes a silent connection and spares a busy one', async () => {
   const port = await freePort();
-  const { daemon } = await startDaemon(`
-services:
-  - name: web
-    protocol: tcp
-    address: 127.0.0.1:${port}
-    scheduler: rr
-    idleTimeout: 1s
-    health: { kind: none }
-    realServers:
-      - { address: "127.0.0.1:${rs.tcpPort}" }
-`);
+  const { daemon } = await startDaemon(
+    webService(port, [rs.tcpPort], 'idleTimeout: 1s\nhealth: { kind: none }'),
+  );
   try {
-    const open = async () => {
-      const s = net.connect(port, '127.0.0.1');
-      await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
-      let closed = false;
-      s.on('close', () => {
-        closed = true;
-      });
-      s.on('error', () => undefined);
-      s.on('data', () => undefined);
-      return { s, isClosed: () => closed };
-    };
-    const silent = await open();
-    const busy = await open();
+    const silent = await openClient(port);
+    const busy = await openClient(port);
     const openedAt = Date.now();
     // Keep `busy` talking (bounded: 25 writes) until the silent one is closed by the idle timeout.
     for (let i = 0; i < 25 && !silent.isClosed(); i++) {
@@ -157,42 +160,28 @@ for (const expire of [true, false]) {
     let healthy = true;
     const sick = await startEchoServer({ name: 'rs-sick', host: '127.0.0.1', healthy: () => healthy });
     const port = await freePort();
-    const { daemon } = await startDaemon(`
-services:
-  - name: web
-    protocol: tcp
-    address: 127.0.0.1:${port}
-    scheduler: rr
-    expireOnFailure: ${expire}
-    health: { kind: http, path: /healthz, interval: 100ms, timeout: 500ms, rise: 1, fall: 1 }
-    realServers:
-      - { address: "127.0.0.1:${sick.tcpPort}" }
-`);
+    const { daemon } = await startDaemon(
+      webService(
+        port,
+        [sick.tcpPort],
+        `expireOnFailure: ${expire}\nhealth: { kind: http, path: /healthz, interval: 100ms, timeout: 500ms, rise: 1, fall: 1 }`,
+      ),
+    );
     try {
-      const s = net.connect(port, '127.0.0.1');
-      await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
-      let closed = false;
-      s.on('close', () => {
-        closed = true;
-      });
-      s.on('error', () => undefined);
-      let got = '';
-      s.on('data', (d: Buffer) => {
-        got += d.toString();
-      });
-      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-      await waitFor('the first answer', () => got.includes('rs-sick'));
+      const c = await openClient(port);
+      c.s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor('the first answer', () => c.got().includes('rs-sick'));
       healthy = false;
       await waitFor('the real server to be taken out', () => isDown(daemon));
       if (expire) {
-        await waitFor('the established connection to be closed', () => closed, 3000);
+        await waitFor('the established connection to be closed', c.isClosed, 3000);
         assert.ok(counter(daemon, 'expired') >= 1);
       } else {
-        got = '';
-        s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-        await waitFor('an answer on the established connection', () => got.includes('rs-sick'), 3000);
-        assert.equal(closed, false);
-        s.destroy();
+        c.clear();
+        c.s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        await waitFor('an answer on the established connection', () => c.got().includes('rs-sick'), 3000);
+        assert.equal(c.isClosed(), false);
+        c.s.destroy();
       }
     } finally {
       await daemon.stop(1000);
@@ -221,16 +210,7 @@ for (const payload of ['hello', '']) {
     });
     await new Promise<void>((r) => rsEof.listen(0, '127.0.0.1', r));
     const port = await freePort();
-    const { daemon } = await startDaemon(`
-services:
-  - name: web
-    protocol: tcp
-    address: 127.0.0.1:${port}
-    scheduler: rr
-    health: { kind: none }
-    realServers:
-      - { address: "127.0.0.1:${(rsEof.address() as net.AddressInfo).port}" }
-`);
+    const { daemon } = await startDaemon(webService(port, [(rsEof.address() as net.AddressInfo).port]));
     try {
       const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       // Write and end at once: both arrive while the proxy is still connecting to the real server.
