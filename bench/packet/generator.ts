@@ -1,6 +1,7 @@
 /**
- * Builds bench/packet/udpgen.c with the system C compiler into a temporary directory and runs it inside
- * the generator namespace, pinned with taskset. Every run is bounded by a duration and a packet count.
+ * Builds bench/packet/udpgen.c (and the C forwarding peer, cforward.c) with the system C compiler into a
+ * temporary directory and runs the generator inside the generator namespace, pinned with taskset. Every
+ * run is bounded by a duration and a packet count.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../../test/helpers/netns.js';
 import type { Topology } from './topology.js';
 
-const source = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'packet', 'udpgen.c');
+const sourceDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'packet');
+const source = join(sourceDir, 'udpgen.c');
 
 export interface Generator {
   readonly binary: string;
+  /** The C AF_PACKET forwarder (cforward.c), the peer that shows what the rings cost without JavaScript. */
+  readonly forwarder: string;
   dispose(): void;
 }
 
@@ -32,8 +36,10 @@ export async function buildGenerator(): Promise<Generator | string> {
   if (!cc) return 'no C compiler (cc/gcc) to build the traffic generator';
   const dir = mkdtempSync(join(tmpdir(), 'tslvs-udpgen-'));
   const binary = join(dir, 'udpgen');
+  const forwarder = join(dir, 'cforward');
   await run([cc, '-O2', '-o', binary, source]);
-  return { binary, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  await run([cc, '-O2', '-o', forwarder, join(sourceDir, 'cforward.c')]);
+  return { binary, forwarder, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface Burst {

@@ -108,7 +108,7 @@ export async function main(args: string[]): Promise<void> {
 }
 
 async function measure(mode: BenchMode, t: Topology, gen: Generator, o: Options, pps: number): Promise<Row> {
-  const running = await mode.start(t);
+  const running = await mode.start(t, gen);
   try {
     const target = mode.target(t);
     const burst = {

@@ -8,6 +8,7 @@ import type { LvsHandlerOptions, LvsStats } from '../../src/dataplane/packet/lvs
 import { type PacketWorker, PacketWorker as Worker } from '../../src/dataplane/packet/worker.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { type ForwardingName, forwardingFromName } from '../../src/engine/forwarding.js';
+import type { Generator } from './generator.js';
 import { nft, type Topology } from './topology.js';
 
 export interface RunningMode {
@@ -15,7 +16,7 @@ export interface RunningMode {
   details(): Record<string, number | string>;
   /** Asked once after a run, before stop: facts only a control message can fetch (drop reasons). */
   finalDetails?(): Promise<Record<string, number | string>>;
-  /** Threads of this process whose CPU time is director work (the packet worker). */
+  /** Threads (of this or another process) whose CPU time is director work (the packet worker). */
   threads(): number[];
   stop(): Promise<void>;
 }
@@ -25,7 +26,8 @@ export interface BenchMode {
   name: string;
   title: string;
   target(t: Topology): { dstIp: string; dstPort: number };
-  start(t: Topology): Promise<RunningMode>;
+  /** `tools`: the benchmark's compiled C programs (the C forwarding peer uses one). */
+  start(t: Topology, tools: Generator): Promise<RunningMode>;
 }
 
 /** Nice value for the generator and ksoftirqd (see index.ts). */
@@ -67,6 +69,64 @@ const kernelDnat: BenchMode = {
   },
 };
 
+/** Drops IPv4 at the director's ingress, after the AF_PACKET taps: the user-space forwarder's job alone. */
+async function dropIngress(t: Topology): Promise<void> {
+  await nft(
+    t.lab,
+    t.dir,
+    `table netdev tlbenchpkt {\n chain in {\n  type filter hook ingress device ${t.dirIn} priority 0;\n  meta protocol ip drop\n }\n}`,
+  );
+}
+
+const undoDropIngress = (t: Topology) =>
+  t.lab.exec(t.dir, ['nft', 'delete', 'table', 'netdev', 'tlbenchpkt']);
+
+/**
+ * The peer for the user-space modes: cforward.c, the raw forward in C over the same TPACKET_V2 ring
+ * geometry, pinned and prioritised as the worker is. What it reaches is AF_PACKET's own ceiling on this
+ * kernel; the gap between it and packet_raw_forward is what the JavaScript worker costs.
+ */
+const cForward: BenchMode = {
+  name: 'afpacket_c_forward',
+  title: 'C forwarder over the same AF_PACKET rings (the ceiling of the ring I/O itself)',
+  target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
+  async start(t, tools) {
+    await forwarding(t, false);
+    await dropIngress(t);
+    const argv = ['chrt', '-f', String(REALTIME_PRIORITY), 'taskset', '-c', String(t.directorCpu)];
+    const proc = t.lab.spawn(t.dir, [
+      ...argv,
+      tools.forwarder,
+      t.dirIn,
+      t.dirOut,
+      t.sinkMac,
+      t.dirOutMac,
+      '120',
+    ]);
+    try {
+      await proc.waitForLine(/^ready$/, 10_000);
+    } catch (err) {
+      await proc.stop();
+      await undoDropIngress(t);
+      throw new Error(`cforward did not start: ${proc.stderr()}`, { cause: err });
+    }
+    return {
+      threads: () => [proc.pid],
+      details: () => ({}),
+      // Its counts come with its exit.
+      async finalDetails(): Promise<Record<string, number>> {
+        await proc.stop();
+        const m = /forwarded (\d+) rx (\d+) drops (\d+)/.exec(proc.lines.at(-1) ?? '');
+        return m ? { forwarded: Number(m[1]), rx: Number(m[2]), 'kernel ring drops': Number(m[3]) } : {};
+      },
+      async stop() {
+        await proc.stop();
+        await undoDropIngress(t);
+      },
+    };
+  },
+};
+
 export interface PacketModeSpec {
   name: string;
   title: string;
@@ -88,11 +148,7 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
     target: spec.target,
     async start(t) {
       await forwarding(t, false);
-      await nft(
-        t.lab,
-        t.dir,
-        `table netdev tlbenchpkt {\n chain in {\n  type filter hook ingress device ${t.dirIn} priority 0;\n  meta protocol ip drop\n }\n}`,
-      );
+      await dropIngress(t);
       // Small frames (the generator sends no GSO) and deep rings to ride out scheduling hiccups; TX slots
       // stay busy until the sink frees the zero-copy skb. veth has no qdisc worth keeping: bypass it.
       const geometry = {
@@ -117,7 +173,7 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
           priority: { realtime: REALTIME_PRIORITY },
         });
       } catch (err) {
-        await t.lab.exec(t.dir, ['nft', 'delete', 'table', 'netdev', 'tlbenchpkt']);
+        await undoDropIngress(t);
         throw err;
       }
       return {
@@ -143,7 +199,7 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
         async stop() {
           const r = await worker.stop();
           if (!r.graceful) console.log(`  (${spec.name}: worker needed terminate())`);
-          await t.lab.exec(t.dir, ['nft', 'delete', 'table', 'netdev', 'tlbenchpkt']);
+          await undoDropIngress(t);
         },
       };
     },
@@ -216,6 +272,7 @@ function lvsMode(mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat')): BenchM
 export const MODES: readonly BenchMode[] = [
   kernelRoute,
   kernelDnat,
+  cForward,
   packetMode({
     name: 'packet_raw_forward',
     title: 'tslvs worker, forward-to (raw copy in -> out)',

@@ -139,9 +139,9 @@ export function cpuSample(cpu: number): CpuSample {
   return { user: at(0) + at(1), system: at(2), idle: at(3) + at(4) + at(7), atMs: performance.now() };
 }
 
-/** utime + stime of one thread of this process (USER_HZ ticks). */
+/** utime + stime of one thread (of this or another process; USER_HZ ticks). */
 export function threadTicks(tid: number): number {
-  const text = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const text = readFileSync(`/proc/${tid}/stat`, 'utf8');
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
