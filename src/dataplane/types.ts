@@ -15,6 +15,8 @@ export interface DataPlaneService {
   proxyProtocol: 'off' | 'v1' | 'v2';
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** TCP: Nagle off on the client and real-server sockets (proxy mode). */
+  tcpNoDelay: boolean;
 }
 
 export interface DataPlaneStats {

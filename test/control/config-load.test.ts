@@ -81,6 +81,7 @@ test('a minimal config gets every default', () => {
         expireOnFailure: false,
         connectTimeoutMs: 3000,
         idleTimeoutMs: 900_000,
+        tcpNoDelay: true,
         forwarding: 'dr',
         onePacket: false,
         realServers: [
@@ -246,6 +247,28 @@ services:
       ['services.0.forwarding', 4],
       ['services.0.quorum', 4],
     ],
+  );
+});
+
+test('tcpNoDelay: kept for tcp proxy services, a warning on udp services and in packet mode', () => {
+  const proxy = parseYaml(`
+services:
+  - { name: a, address: 127.0.0.1:80, tcpNoDelay: false, realServers: [] }
+  - { name: b, protocol: udp, address: 127.0.0.1:53, tcpNoDelay: false, realServers: [] }
+`);
+  assert.equal(proxy.config.services[0]!.tcpNoDelay, false);
+  assert.deepEqual(
+    proxy.warnings.filter((w) => w.path.at(-1) === 'tcpNoDelay').map((w) => [w.path.join('.'), w.message]),
+    [['services.1.tcpNoDelay', 'ignored: applies to tcp services only']],
+  );
+  const packet = parseYaml(`
+dataplane: { kind: packet, interface: eth0 }
+services:
+  - { name: a, address: 10.0.0.1:80, tcpNoDelay: true, realServers: [] }
+`);
+  assert.deepEqual(
+    packet.warnings.filter((w) => w.path.at(-1) === 'tcpNoDelay').map((w) => [w.path.join('.'), w.message]),
+    [['services.0.tcpNoDelay', 'ignored: applies to the proxy data plane only']],
   );
 });
 

@@ -107,6 +107,7 @@ const serviceInput = obj(
     'expireOnFailure?': bool(),
     'connectTimeout?': duration,
     'idleTimeout?': duration,
+    'tcpNoDelay?': bool(),
     'forwarding?': enumOf(FORWARDING_METHODS),
     'onePacket?': bool(),
     'realServers?': arr(realServerInput),

@@ -120,6 +120,7 @@ export function serviceToRaw(s: ServiceConfig, c: Pick<Config, 'timeouts'>): Raw
   put(out, 'connectTimeout', ms(s.connectTimeoutMs), ms(DEFAULT_CONNECT_TIMEOUT_MS));
   const idleDefault = s.protocol === 'tcp' ? c.timeouts.tcpMs : c.timeouts.udpMs;
   put(out, 'idleTimeout', ms(s.idleTimeoutMs), ms(idleDefault));
+  put(out, 'tcpNoDelay', s.tcpNoDelay, true);
   put(out, 'forwarding', s.forwarding, DEFAULT_FORWARDING);
   put(out, 'onePacket', s.onePacket, false);
   out.realServers = s.realServers.map((rs) => realServerToRaw(rs, s));

@@ -105,6 +105,7 @@ export const serviceSchema = z.strictObject({
   expireOnFailure: z.boolean().optional(),
   connectTimeout: duration({ minMs: 1 }).optional(),
   idleTimeout: duration({ minMs: 1000 }).optional(),
+  tcpNoDelay: z.boolean().optional(),
   forwarding: z.enum(FORWARDING_METHODS).optional(),
   onePacket: z.boolean().optional(),
   realServers: z.array(realServerSchema),

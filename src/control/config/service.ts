@@ -184,6 +184,9 @@ export function normalizeService(
       });
     }
   });
+  if (protocol === 'udp' && svc.tcpNoDelay !== undefined) {
+    issues.warn([...path, 'tcpNoDelay'], 'ignored: applies to tcp services only');
+  }
   const quorum = svc.quorum ?? 1;
   if (quorum > svc.realServers.length) {
     issues.warn(
@@ -207,6 +210,7 @@ export function normalizeService(
     expireOnFailure: svc.expireOnFailure ?? false,
     connectTimeoutMs: svc.connectTimeout ?? 3000,
     idleTimeoutMs: svc.idleTimeout ?? (protocol === 'tcp' ? ctx.timeouts.tcpMs : ctx.timeouts.udpMs),
+    tcpNoDelay: svc.tcpNoDelay ?? true,
     forwarding,
     onePacket: svc.onePacket ?? false,
     realServers,
@@ -215,7 +219,7 @@ export function normalizeService(
 
 function warnModeKeys(svc: RawService, path: IssuePath, packet: boolean, issues: IssueList): void {
   if (packet) {
-    for (const key of ['connectTimeout', 'idleTimeout'] as const) {
+    for (const key of ['connectTimeout', 'idleTimeout', 'tcpNoDelay'] as const) {
       if (svc[key] !== undefined)
         issues.warn([...path, key], 'ignored: applies to the proxy data plane only');
     }

@@ -91,6 +91,8 @@ export interface ServiceConfig {
   expireOnFailure: boolean;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Proxy mode, TCP: TCP_NODELAY on both sockets of a connection (Nagle off), as HAProxy and nginx do. */
+  tcpNoDelay: boolean;
   /** Default forwarding method of the service's real servers (packet mode). */
   forwarding: ForwardingMethod;
   /** Schedule every UDP datagram on its own (ipvsadm -o). */

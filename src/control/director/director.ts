@@ -48,6 +48,7 @@ function dataPlaneService(s: ServiceConfig): DataPlaneService {
     proxyProtocol: s.proxyProtocol,
     connectTimeoutMs: s.connectTimeoutMs,
     idleTimeoutMs: s.idleTimeoutMs,
+    tcpNoDelay: s.tcpNoDelay,
   };
 }
 

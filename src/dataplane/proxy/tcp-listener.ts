@@ -35,10 +35,8 @@ export class TcpListener {
     this.#host = host;
     this.config = config;
     this.maxAttempts = maxAttempts;
-    this.server = net.createServer(
-      { allowHalfOpen: true, pauseOnConnect: false, noDelay: true },
-      this.#onConnection,
-    );
+    // TCP_NODELAY is set per accepted socket (what the server option does too) so a reload can change it.
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, this.#onConnection);
   }
 
   listen(): Promise<void> {
@@ -77,6 +75,7 @@ export class TcpListener {
       client.destroy();
       return;
     }
+    if (this.config.tcpNoDelay) client.setNoDelay(true);
     const svc = this.#service();
     const ra = client.remoteAddress;
     const caddr = ra ? parseClient(ra) : null;
@@ -146,7 +145,7 @@ export class TcpListener {
             svc.port,
           );
     session.connect(
-      { host: this.#hostText(dest), port: b.conns.dport(conn), dest },
+      { host: this.#hostText(dest), port: b.conns.dport(conn), dest, noDelay: this.config.tcpNoDelay },
       this.config.connectTimeoutMs,
       prefix,
       this.#onDialed,

@@ -28,6 +28,7 @@ export interface Upstream {
   host: string;
   port: number;
   dest: number;
+  noDelay: boolean;
 }
 
 export type ConnectDone = (session: TcpSession, ok: boolean) => void;
@@ -139,7 +140,7 @@ export class TcpSession {
   connect(to: Upstream, connectTimeoutMs: number, prefix: Buffer | null, done: ConnectDone): void {
     this.dest = to.dest;
     this.#done = done;
-    const up = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
+    const up = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: to.noDelay });
     (up as Tagged)[kSession] = this;
     this.upstream = up;
     this.#prefix = prefix;
