@@ -41,7 +41,13 @@ function clientOf(
 ): string {
   const src = h?.srcAddress();
   if (h && src) return formatEndpoint({ addr: src, port: h.srcPort });
-  const ip = sock.remoteAddress ?? '?';
+  return peerOf(sock);
+}
+
+/** `ip:port` of a socket's peer; an IPv4 client of a dual-stack (`::`) socket shows as plain IPv4. */
+function peerOf(sock: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  let ip = sock.remoteAddress ?? '?';
+  if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
   return `${ip.includes(':') ? `[${ip}]` : ip}:${sock.remotePort ?? 0}`;
 }
 
@@ -51,7 +57,7 @@ export async function startEchoServer(opts: EchoServerOptions): Promise<EchoServ
   const httpServer = http.createServer((req, res) => {
     const sock = req.socket;
     const client = clientOf(proxyOf.get(sock) ?? null, sock);
-    const via = `${sock.remoteAddress}:${sock.remotePort}`;
+    const via = peerOf(sock);
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/healthz') {
       const ok = opts.healthy?.() ?? true;

@@ -1,7 +1,7 @@
 /**
  * `tslvs lab`: a network-namespace lab showing each LVS mode for real (client, director, three real
  * servers running the test server, a router, and for Full-NAT a fourth RS on another L2 segment).
- *   lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha]   build it and start everything
+ *   lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6]   build it and start everything
  *   lab status [--json] [--prefix P]                        what is up, addresses, ports, master
  *   lab run [--mode M] [--prefix P]                         a few requests from the client, traced
  *   lab down [--prefix P]                                   remove exactly what `up` created
@@ -12,17 +12,26 @@ import { labDown, labStatus, labUp } from '../../tools/lab/control.js';
 import { LAB_DEFAULT_PREFIX, LAB_MODES, type LabMode, validatePrefix } from '../../tools/lab/topology.js';
 import { traceLab } from '../../tools/lab/trace.js';
 
-const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha]
+const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha | --ipv6]
        tslvs lab status [--json] [--prefix P]
        tslvs lab run [--mode dr|nat|tun|fnat] [--prefix P]
        tslvs lab down [--prefix P]
 
 Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 (P-rs4 in fnat mode) and
-P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. Needs root.`;
+P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
+gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
+the IPv6 VIP fd10::100 (dr, nat and fnat). Needs root.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  let values: { mode?: string; prefix?: string; ha?: boolean; json?: boolean; help?: boolean };
+  let values: {
+    mode?: string;
+    prefix?: string;
+    ha?: boolean;
+    ipv6?: boolean;
+    json?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: rest,
@@ -30,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
         mode: { type: 'string' },
         prefix: { type: 'string' },
         ha: { type: 'boolean' },
+        ipv6: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -54,9 +64,12 @@ export async function main(argv: string[]): Promise<number> {
     throw new TslvsError(ErrorCodes.ENVIRONMENT, 'the lab creates network namespaces: run it as root');
   switch (verb) {
     case 'up': {
-      const s = await labUp({ prefix, mode, ha: values.ha ?? false });
-      console.log(`lab ${prefix} is up (mode ${mode}${s.topology.ha ? ', two directors' : ''}).
-  client:   ip netns exec ${prefix}-client curl http://${s.topology.vip}/
+      const s = await labUp({ prefix, mode, ha: values.ha ?? false, ipv6: values.ipv6 ?? false });
+      const six = s.topology.vip6
+        ? `\n  IPv6:     ip netns exec ${prefix}-client curl 'http://[${s.topology.vip6}]/'`
+        : '';
+      console.log(`lab ${prefix} is up (mode ${mode}${s.topology.ha ? ', two directors' : ''}${six ? ', dual-stack' : ''}).
+  client:   ip netns exec ${prefix}-client curl http://${s.topology.vip}/${six}
   UDP:      ip netns exec ${prefix}-client tslvs testserver ... (or any UDP client) to ${s.topology.vip}:${s.topology.ports.udp}
   director: ip netns exec ${prefix}-director tslvs adm -L -n --server 127.0.0.1:${s.topology.adminPort}   (TSLVS_TOKEN=${s.token})
   state:    tslvs lab status --prefix ${prefix}; tear down with tslvs lab down --prefix ${prefix}`);
@@ -68,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       else if (!st.up) console.log(`lab ${prefix} is not up`);
       else {
         console.log(
-          `lab ${prefix}: mode ${st.mode}, VIP ${st.vip} (tcp ${st.ports?.tcp}, udp ${st.ports?.udp})${st.master ? `, master ${st.master}` : ''}`,
+          `lab ${prefix}: mode ${st.mode}, VIP ${st.vip}${st.vip6 ? ` and ${st.vip6}` : ''} (tcp ${st.ports?.tcp}, udp ${st.ports?.udp})${st.master ? `, master ${st.master}` : ''}`,
         );
         for (const [role, ns] of Object.entries(st.namespaces))
           console.log(`  ${role.padEnd(10)} ${ns.padEnd(18)} ${(st.addresses[role] ?? []).join(' ')}`);

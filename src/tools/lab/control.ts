@@ -55,7 +55,25 @@ async function waitForLog(
   }
 }
 
-export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): Promise<LabState> {
+export async function labUp(o: {
+  prefix: string;
+  mode: LabMode;
+  ha: boolean;
+  ipv6?: boolean;
+}): Promise<LabState> {
+  const ipv6 = o.ipv6 ?? false;
+  if (ipv6 && o.mode === 'tun') {
+    throw new TslvsError(
+      ErrorCodes.USAGE,
+      "--ipv6 is not available with --mode tun: the lab's real servers decapsulate IPv4-in-IPv4 only (tslvs realserver --tunnel)",
+    );
+  }
+  if (ipv6 && o.ha) {
+    throw new TslvsError(
+      ErrorCodes.USAGE,
+      '--ipv6 is not available with --ha yet (the VRRP instance is IPv4)',
+    );
+  }
   const existing = readLabState(o.prefix);
   if (existing) {
     throw new TslvsError(
@@ -70,7 +88,7 @@ export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): 
       `namespaces or links with prefix '${o.prefix}' already exist (${[...left.namespaces, ...left.links].join(', ')}); run 'tslvs lab down --prefix ${o.prefix}'`,
     );
   }
-  const t = labTopology(o.prefix, o.mode, o.ha);
+  const t = labTopology(o.prefix, o.mode, o.ha, ipv6);
   const dir = labDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const state: LabState = {
@@ -85,7 +103,8 @@ export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): 
   try {
     await buildTopology(t);
     for (const rs of t.realServers) {
-      const p = start(rs.role, 'testserver', ['testserver', '--name', rs.role]);
+      const listen = ipv6 ? ['--listen', '::'] : [];
+      const p = start(rs.role, 'testserver', ['testserver', '--name', rs.role, ...listen]);
       await waitForLog(p.log, /listening/, p.pid, 15_000);
       const ns = `${o.prefix}-${rs.role}`;
       const rsState = join(dir, `${rs.role}-realserver.json`);
@@ -100,6 +119,7 @@ export async function labUp(o: { prefix: string; mode: LabMode; ha: boolean }): 
           'realserver',
           '--vip',
           t.vip,
+          ...(t.vip6 ? ['--vip', t.vip6] : []),
           '--state',
           rsState,
         ]);
@@ -187,6 +207,8 @@ export interface LabStatus {
   mode?: LabMode;
   ha?: boolean;
   vip?: string;
+  /** The IPv6 VIP of a dual-stack lab (--ipv6), else null. */
+  vip6?: string | null;
   ports?: { tcp: number; udp: number };
   namespaces: Record<string, string>;
   addresses: Record<string, string[]>;
@@ -240,6 +262,7 @@ export async function labStatus(prefix: string): Promise<LabStatus> {
     mode: t.mode,
     ha: t.ha,
     vip: t.vip,
+    vip6: t.vip6 ?? null,
     ports: t.ports,
     namespaces: Object.fromEntries(t.hosts.map((h) => [h.role, h.ns])),
     addresses,

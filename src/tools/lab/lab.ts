@@ -48,16 +48,26 @@ const ip = (ns: string | null, args: string[]) =>
 /** Creates namespaces, bridges, veths, addresses and routes. */
 export async function buildTopology(t: LabTopology): Promise<void> {
   for (const br of t.bridges) {
-    await ip(null, ['link', 'add', br, 'type', 'bridge']);
+    // No multicast snooping: the director answers neighbour solicitations for the IPv6 VIP in user space,
+    // for a solicited-node group its kernel never joined.
+    await ip(null, ['link', 'add', br, 'type', 'bridge', 'mcast_snooping', '0']);
     await ip(null, ['link', 'set', br, 'up']);
   }
   let n = 0;
   for (const h of t.hosts) {
     await run(['ip', 'netns', 'add', h.ns]);
     await ip(h.ns, ['link', 'set', 'lo', 'up']);
-    // IPv6 off: no router solicitations or DAD noise in traces and frame counts.
-    await writeSysctl('net.ipv6.conf.all.disable_ipv6', 1, h.ns);
-    await writeSysctl('net.ipv6.conf.default.disable_ipv6', 1, h.ns);
+    if (t.ipv6) {
+      // Static addresses only: no duplicate detection delay, no autoconfiguration from stray adverts.
+      for (const scope of ['all', 'default']) {
+        await writeSysctl(`net.ipv6.conf.${scope}.accept_dad`, 0, h.ns);
+        await writeSysctl(`net.ipv6.conf.${scope}.accept_ra`, 0, h.ns);
+      }
+    } else {
+      // IPv6 off: no router solicitations or DAD noise in traces and frame counts.
+      await writeSysctl('net.ipv6.conf.all.disable_ipv6', 1, h.ns);
+      await writeSysctl('net.ipv6.conf.default.disable_ipv6', 1, h.ns);
+    }
     for (const l of h.links) {
       const outer = `${t.prefix}-v${n++}`;
       const inner = `${t.prefix}-i${n}`;
@@ -67,12 +77,17 @@ export async function buildTopology(t: LabTopology): Promise<void> {
       await ip(null, ['link', 'set', outer, 'master', l.bridge]);
       await writeSysctl(`net/ipv6/conf/${outer}/disable_ipv6`, 1).catch(() => undefined);
       await ip(null, ['link', 'set', outer, 'up']);
-      for (const a of l.addresses) await ip(h.ns, ['addr', 'add', a, 'dev', l.name]);
+      for (const a of l.addresses)
+        await ip(h.ns, ['addr', 'add', a, 'dev', l.name, ...(a.includes(':') ? ['nodad'] : [])]);
       await ip(h.ns, ['link', 'set', l.name, 'up']);
     }
     if (h.gateway) await ip(h.ns, ['route', 'add', 'default', 'via', h.gateway]);
+    if (h.gateway6) await ip(h.ns, ['-6', 'route', 'add', 'default', 'via', h.gateway6]);
     for (const r of h.routes) await ip(h.ns, ['route', 'add', r.prefix, 'via', r.via]);
-    if (h.role === 'router') await writeSysctl('net.ipv4.ip_forward', 1, h.ns);
+    if (h.role === 'router') {
+      await writeSysctl('net.ipv4.ip_forward', 1, h.ns);
+      if (t.ipv6) await writeSysctl('net.ipv6.conf.all.forwarding', 1, h.ns);
+    }
   }
 }
 

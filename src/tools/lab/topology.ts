@@ -8,6 +8,9 @@
  *   segment B (bridge P-br1, Full-NAT only): router 10.10.2.254, rs4 10.10.2.14 — another L2 segment,
  *   reachable from the director only through the router: the cross-VLAN case the article describes.
  *
+ * With --ipv6 the lab is dual-stack: every IPv4 address 10.10.S.H/24 has the twin fd10:S::H/64 (VIP
+ * fd10::100, local address fd10:1::100), and the director serves the same services on the IPv6 VIP too.
+ *
  * Real servers' default gateway: the director for NAT (replies must come back through it), the router for
  * DR and TUN (replies go straight to the client) and for FNAT (replies go to the local address, which is
  * on-link anyway).
@@ -24,6 +27,8 @@ export interface LabHost {
   links: Array<{ name: string; bridge: string; addresses: string[] }>;
   /** Default gateway, if any. */
   gateway: string | null;
+  /** IPv6 default gateway (dual-stack labs). */
+  gateway6: string | null;
   /** Extra routes `prefix via` (kernel routes inside the namespace). */
   routes: Array<{ prefix: string; via: string }>;
 }
@@ -32,13 +37,29 @@ export interface LabTopology {
   prefix: string;
   mode: LabMode;
   ha: boolean;
+  /** Dual-stack (--ipv6): every host also has the IPv6 twin of each address, and there is an IPv6 VIP. */
+  ipv6: boolean;
   vip: string;
+  /** The IPv6 VIP (with --ipv6), else null. */
+  vip6: string | null;
   ports: { tcp: number; udp: number };
   localAddresses: string[];
   bridges: string[];
   hosts: LabHost[];
-  realServers: Array<{ role: string; address: string }>;
+  /** `address6`: the real server's IPv6 address (with --ipv6). */
+  realServers: Array<{ role: string; address: string; address6?: string }>;
   adminPort: number;
+}
+
+/**
+ * The IPv6 twin of a lab IPv4 address: 10.10.S.H[/24] -> fd10:S::H[/64] (fd10::H on segment 0). H keeps
+ * its decimal digits, read as hex: fd10::100 for 10.10.0.100, easy to tell apart and to type.
+ */
+export function labIpv6Of(v4: string): string {
+  const [addr, len] = v4.split('/');
+  const [, , s, h] = addr!.split('.');
+  const six = s === '0' ? `fd10::${h}` : `fd10:${s}::${h}`;
+  return len === undefined ? six : `${six}/64`;
 }
 
 export const LAB_DEFAULT_PREFIX = 'tslvs';
@@ -53,7 +74,7 @@ export function validatePrefix(prefix: string): string | null {
     : `lab prefix '${prefix}' must be 1-10 lowercase letters or digits, starting with a letter`;
 }
 
-export function labTopology(prefix: string, mode: LabMode, ha = false): LabTopology {
+export function labTopology(prefix: string, mode: LabMode, ha = false, ipv6 = false): LabTopology {
   const br0 = `${prefix}-br0`;
   const br1 = `${prefix}-br1`;
   // NAT: the real servers' gateway is the director; with two directors, an address VRRP moves with the
@@ -68,10 +89,14 @@ export function labTopology(prefix: string, mode: LabMode, ha = false): LabTopol
   ): LabHost => ({
     role,
     ns: `${prefix}-${role}`,
-    links: [{ name: 'eth0', bridge, addresses }],
+    links: [{ name: 'eth0', bridge, addresses: dual(addresses) }],
     gateway,
-    routes,
+    gateway6: ipv6 && gateway ? labIpv6Of(gateway) : null,
+    routes: ipv6
+      ? [...routes, ...routes.map((r) => ({ prefix: labIpv6Of(r.prefix), via: labIpv6Of(r.via) }))]
+      : routes,
   });
+  const dual = (list: string[]) => (ipv6 ? [...list, ...list.map(labIpv6Of)] : list);
   const hosts: LabHost[] = [
     host('client', br0, ['10.10.0.2/24'], '10.10.0.254'),
     host('director', br0, ['10.10.0.1/24', '10.10.1.1/24'], '10.10.0.254', [
@@ -89,30 +114,37 @@ export function labTopology(prefix: string, mode: LabMode, ha = false): LabTopol
   for (let i = 1; i <= 3; i++) {
     const address = `10.10.1.${10 + i}`;
     hosts.push(host(`rs${i}`, br0, [`${address}/24`], rsGateway));
-    realServers.push({ role: `rs${i}`, address });
+    realServers.push({ role: `rs${i}`, address, ...(ipv6 ? { address6: labIpv6Of(address) } : {}) });
   }
   const router: LabHost = {
     role: 'router',
     ns: `${prefix}-router`,
-    links: [{ name: 'eth0', bridge: br0, addresses: ['10.10.0.254/24', '10.10.1.254/24'] }],
+    links: [{ name: 'eth0', bridge: br0, addresses: dual(['10.10.0.254/24', '10.10.1.254/24']) }],
     gateway: null,
+    gateway6: null,
     routes: [],
   };
   hosts.push(router);
   const bridges = [br0];
   if (mode === 'fnat') {
     bridges.push(br1);
-    router.links.push({ name: 'eth1', bridge: br1, addresses: ['10.10.2.254/24'] });
+    router.links.push({ name: 'eth1', bridge: br1, addresses: dual(['10.10.2.254/24']) });
     hosts.push(host('rs4', br1, ['10.10.2.14/24'], '10.10.2.254'));
-    realServers.push({ role: 'rs4', address: '10.10.2.14' });
+    realServers.push({
+      role: 'rs4',
+      address: '10.10.2.14',
+      ...(ipv6 ? { address6: labIpv6Of('10.10.2.14') } : {}),
+    });
   }
   return {
     prefix,
     mode,
     ha,
+    ipv6,
     vip: '10.10.0.100',
+    vip6: ipv6 ? labIpv6Of('10.10.0.100') : null,
     ports: { tcp: 80, udp: 53 },
-    localAddresses: mode === 'fnat' ? ['10.10.1.100'] : [],
+    localAddresses: mode === 'fnat' ? dual(['10.10.1.100']) : [],
     bridges,
     hosts,
     realServers,
