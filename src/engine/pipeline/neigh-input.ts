@@ -93,6 +93,14 @@ export class NeighbourInput {
       )
         return true;
     }
+    return this.ownsVirtual(af, w, o);
+  }
+
+  /**
+   * Whether the address is one tslvs holds in user space (the kernel does not own it): a VIP, a Full-NAT
+   * local address or an extra VRRP virtual address, while answering for VIPs.
+   */
+  ownsVirtual(af: number, w: ArrayLike<number>, o: number): boolean {
     if (!this.answerVips) return false;
     if ((this.#lips !== null && this.#lips.find(af, w, o) >= 0) || this.#services.isVip(af, w, o))
       return true;

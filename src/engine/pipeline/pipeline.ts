@@ -34,6 +34,7 @@ import {
   ServiceOptionsTable,
   type ServicePipelineOptions,
 } from './config.js';
+import { EchoResponder, NOT_ECHO } from './echo.js';
 import { Egress } from './egress.js';
 import { type FrameSink, type PipelineFrame, Verdict } from './frame.js';
 import { NeighbourInput } from './neigh-input.js';
@@ -61,6 +62,7 @@ export class Pipeline {
   readonly #eg: Egress;
   readonly #neighIn: NeighbourInput;
   readonly #icmp = new IcmpRelay();
+  readonly #echo: EchoResponder;
   readonly #svcOpts = new ServiceOptionsTable();
   readonly #look = new BatchLookups();
   readonly #parsed = new Int32Array(BATCH_MAX);
@@ -90,6 +92,7 @@ export class Pipeline {
       this.#eg,
       this.stats,
     );
+    this.#echo = new EchoResponder(this.#eg, this.#neighIn, this.stats);
     this.#ctx = {
       p: this.#packets[0]!,
       eg: this.#eg,
@@ -221,6 +224,8 @@ export class Pipeline {
       }
     }
     if ((p.af === 4 && proto === IpProto.ICMP) || (p.af === 6 && proto === IpProto.ICMPV6)) {
+      const echo = this.#echo.reply(p);
+      if (echo !== NOT_ECHO) return this.#result(echo, Verdict.REPLY);
       return this.#result(this.#icmp.relay(this.#ctx), Verdict.FORWARD);
     }
     return this.#pass(Pass.NOT_OURS);

@@ -128,6 +128,7 @@ export const Stat = Object.freeze({
   NEIGHBOURS_LEARNED: 16,
   SOLICIT_SKIPPED: 17,
   SYN_DATA_STRIPPED: 18,
+  ECHO_REPLIES: 19,
 });
 export const STAT_NAMES = Object.freeze([
   'forwarded_in',
@@ -149,4 +150,5 @@ export const STAT_NAMES = Object.freeze([
   'neighbours_learned',
   'solicit_skipped',
   'syn_data_stripped',
+  'echo_replies',
 ] as const);

@@ -11,7 +11,7 @@ import { waitFor } from '../../helpers/daemon.js';
 import { programSkipReason, rootSkipReason } from '../../helpers/env.js';
 import { type RunningLab, withRunningLab } from '../../helpers/lab.js';
 
-const skip = rootSkipReason() ?? programSkipReason('curl');
+const skip = rootSkipReason() ?? programSkipReason('curl') ?? programSkipReason('ping');
 const MB20 = 20 * 1024 * 1024;
 
 async function get6(lab: RunningLab): Promise<{ server: string; client: string; via: string }> {
@@ -100,6 +100,12 @@ async function checkIpv6(lab: RunningLab): Promise<void> {
 
   const answer = await udpAsk6(lab, 'hello-udp6');
   assert.match(answer, /^rs\d \[fd10::2\]:\d+ hello-udp6$/, `${t.mode}: UDP over IPv6 (${answer})`);
+
+  // The VIP answers ping (tslvs replies in user space: the director's kernel does not own the VIP).
+  const ping = await lab.exec('client', ['ping', '-6', '-c', '2', '-W', '2', t.vip6!], {
+    allowFailure: true,
+  });
+  assert.match(ping.stdout, / 0% packet loss/, `${t.mode}: ping -6 the VIP (${ping.stdout.trim()})`);
 
   // IPv4 still works in the same lab.
   const v4 = await lab.exec('client', ['curl', '-s', '-m', '5', `http://${t.vip}/`]);

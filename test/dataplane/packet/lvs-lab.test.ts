@@ -15,7 +15,8 @@ import { waitFor } from '../../helpers/daemon.js';
 import { programSkipReason, rootSkipReason } from '../../helpers/env.js';
 import { type RunningLab, withRunningLab } from '../../helpers/lab.js';
 
-const skip = rootSkipReason() ?? programSkipReason('curl') ?? programSkipReason('tcpdump');
+const skip =
+  rootSkipReason() ?? programSkipReason('curl') ?? programSkipReason('tcpdump') ?? programSkipReason('ping');
 const MB20 = 20 * 1024 * 1024;
 
 async function get(lab: RunningLab): Promise<{ server: string; client: string; via: string }> {
@@ -110,6 +111,10 @@ async function checkMode(lab: RunningLab): Promise<void> {
   } finally {
     rmSync(file, { force: true });
   }
+
+  // The VIP answers ping as a kernel-held VIP would (tslvs replies in user space).
+  const ping = await lab.exec('client', ['ping', '-c', '2', '-W', '2', t.vip], { allowFailure: true });
+  assert.match(ping.stdout, / 0% packet loss/, `${t.mode}: ping the VIP (${ping.stdout.trim()})`);
 
   // UDP through the VIP, the reply from the VIP (a connected client socket would not take another source).
   const answer = await udpAsk(lab, 'hello-udp');

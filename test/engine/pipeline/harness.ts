@@ -97,6 +97,8 @@ export interface Topology {
 export interface Setup {
   portRange?: [number, number];
   dropNeighbours?: string[];
+  /** false: a VRRP backup (answers neither ARP/ND nor ping for the VIPs). */
+  answerVips?: boolean;
 }
 
 export function loadScenarios(): { topology: Topology; scenarios: unknown[] } {
@@ -122,6 +124,7 @@ export function pipelineOptions(t: Topology, setup: Setup = {}): PipelineOptions
     staticNeighbours: t.neighbours
       .filter(([a]) => !drop.has(a))
       .map(([a, mac]) => ({ address: parseIp(a), mac })),
+    ...(setup.answerVips === undefined ? {} : { answerVips: setup.answerVips }),
   };
 }
 
