@@ -22,6 +22,7 @@ import { type ApplyResult, Director } from './director/director.js';
 import { healthId } from './director/plan.js';
 import { type EngineHost, LocalEngineHost } from './engine-host.js';
 import type { Logger } from './logger.js';
+import { VipOwnership } from './vip-ownership.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -234,6 +235,13 @@ export class Daemon {
     if (config.ha.vrrp.length === 0) return;
     const director = this.director;
     const packet = this.dataplane instanceof PacketDataPlane ? this.dataplane : null;
+    // Every instance's addresses, from the configuration in force (a reload may change them).
+    const managed = () => director.config.ha.vrrp.flatMap((i) => i.virtualAddresses.map((v) => v.addr));
+    const ownership = new VipOwnership();
+    const apply = async (change: { owned: IpAddress[]; taken: IpAddress[] }) => {
+      ownership.retain(director.config.ha.vrrp.map((i) => i.name));
+      await packet!.setVipOwnership(ownership.owned(), managed(), change.taken);
+    };
     this.ha = await HaController.start({
       instances: config.ha.vrrp,
       logger: this.logger,
@@ -241,12 +249,14 @@ export class Daemon {
       ...(packet
         ? {
             vips: {
-              ownVips: (_i: string, addrs: readonly { addr: IpAddress }[]) =>
-                packet.setVipOwnership(
-                  true,
-                  addrs.map((a) => a.addr),
+              ownVips: (instance: string, addrs: readonly { addr: IpAddress }[]) =>
+                apply(
+                  ownership.own(
+                    instance,
+                    addrs.map((a) => a.addr),
+                  ),
                 ),
-              releaseVips: () => packet.setVipOwnership(false, []),
+              releaseVips: (instance: string) => apply(ownership.release(instance)),
             },
           }
         : {}),

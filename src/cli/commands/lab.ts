@@ -12,7 +12,7 @@ import { labDown, labStatus, labUp } from '../../tools/lab/control.js';
 import { LAB_DEFAULT_PREFIX, LAB_MODES, type LabMode, validatePrefix } from '../../tools/lab/topology.js';
 import { traceLab } from '../../tools/lab/trace.js';
 
-const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha | --ipv6]
+const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6]
        tslvs lab status [--json] [--prefix P]
        tslvs lab run [--mode dr|nat|tun|fnat] [--prefix P]
        tslvs lab down [--prefix P]
@@ -20,7 +20,8 @@ const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha |
 Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 (P-rs4 in fnat mode) and
 P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
 gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
-the IPv6 VIP fd10::100 (dr, nat and fnat). Needs root.`;
+the IPv6 VIP fd10::100 (dr, nat and fnat; with --ha a second VRRP instance holds it, dr and fnat). Needs
+root.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;

@@ -55,7 +55,8 @@ export type LvsControl =
   | { type: 'snapshot' }
   | { type: 'conns'; filter: ConnFilter; offset: number; limit: number }
   | { type: 'services'; services: LvsServiceOptions[] }
-  | { type: 'answerVips'; on: boolean; addresses?: IpAddress[] }
+  /** `addresses`: the VRRP virtual addresses held now; `managed`: those of every instance. */
+  | { type: 'answerVips'; on: boolean; addresses?: IpAddress[]; managed?: IpAddress[] }
   | { type: 'announce'; addresses: IpAddress[]; count: number }
   | { type: 'stats' }
   /** (Re)starts session sync (a running one is closed first); `requestSnapshot` asks the peers at once. */

@@ -140,14 +140,17 @@ export class PacketDataPlane implements DataPlane {
   }
 
   /**
-   * VRRP: start or stop answering ARP for VIPs and Full-NAT local addresses, and announce both when taking
-   * over (real servers must learn that the local addresses moved, clients that the VIPs did).
+   * VRRP: answer ARP/ND (and ping) for `owned` — the virtual addresses of every instance this director is
+   * master of — and not for the rest of `managed` (every instance's addresses); Full-NAT local addresses
+   * while it owns anything. `announce`: addresses just taken over, announced with the local addresses
+   * (real servers must learn that the local addresses moved, clients that the VIPs did).
    */
-  async setVipOwnership(on: boolean, addresses: IpAddress[]): Promise<void> {
+  async setVipOwnership(owned: IpAddress[], managed: IpAddress[], announce: IpAddress[] = []): Promise<void> {
+    const on = owned.length > 0;
     this.#answerVips = on;
-    await this.#control({ type: 'answerVips', on, ...(on ? { addresses } : {}) });
-    const all = [...addresses, ...this.#localAddresses];
-    if (on && all.length > 0) await this.announce(all, 3);
+    await this.#control({ type: 'answerVips', on, addresses: owned, managed });
+    const all = [...announce, ...this.#localAddresses];
+    if (on && announce.length > 0) await this.announce(all, 3);
   }
 
   /** Starts (or restarts with new settings) session sync in the worker; rejects when it cannot listen. */

@@ -36,6 +36,38 @@ import { Pass, Stat } from './reasons.js';
 import { macHiAt, macLoAt, putMac, rd32, wr32 } from './words.js';
 
 const PASS_ARP = -(Pass.ARP + 1);
+
+type Address = { family: number; words: readonly number[] };
+
+/** A short list of addresses, searched linearly (a few VRRP virtual addresses). */
+class AddressList {
+  readonly #af: Uint8Array;
+  readonly #w: Uint32Array;
+
+  constructor(list: readonly Address[] = []) {
+    this.#af = Uint8Array.from(list, (a) => a.family);
+    this.#w = new Uint32Array(list.length * 4);
+    list.forEach((a, k) => {
+      for (let i = 0; i < 4; i++) this.#w[k * 4 + i] = a.words[i]!;
+    });
+  }
+
+  has(af: number, w: ArrayLike<number>, o: number): boolean {
+    const v = this.#w;
+    for (let k = 0; k < this.#af.length; k++) {
+      const b = k * 4;
+      if (
+        this.#af[k] === af &&
+        v[b] === w[o] &&
+        v[b + 1] === w[o + 1] &&
+        v[b + 2] === w[o + 2] &&
+        v[b + 3] === w[o + 3]
+      )
+        return true;
+    }
+    return false;
+  }
+}
 const PASS_ND = -(Pass.ND + 1);
 
 export class NeighbourInput {
@@ -51,11 +83,13 @@ export class NeighbourInput {
   /** Answer for VIPs (a VRRP backup must not). */
   answerVips: boolean;
   /**
-   * Further addresses answered together with the VIPs: a VRRP instance's virtual addresses that are no
-   * service's VIP, e.g. the real servers' gateway in LVS-NAT, which must move with the master.
+   * The VRRP virtual addresses this director holds now (of every instance it is master of): VIPs, and
+   * addresses that are no service's VIP, e.g. the real servers' gateway in LVS-NAT, which must move with
+   * the master.
    */
-  #virtAf = new Uint8Array(0);
-  #virtAddr = new Uint32Array(0);
+  #owned = new AddressList();
+  /** Every address some VRRP instance manages: such a VIP is answered only while owned. */
+  #managed = new AddressList();
 
   constructor(
     cfg: ResolvedConfig,
@@ -102,30 +136,19 @@ export class NeighbourInput {
    */
   ownsVirtual(af: number, w: ArrayLike<number>, o: number): boolean {
     if (!this.answerVips) return false;
-    if ((this.#lips !== null && this.#lips.find(af, w, o) >= 0) || this.#services.isVip(af, w, o))
-      return true;
-    const v = this.#virtAddr;
-    for (let k = 0; k < this.#virtAf.length; k++) {
-      const b = k * 4;
-      if (
-        this.#virtAf[k] === af &&
-        v[b] === w[o] &&
-        v[b + 1] === w[o + 1] &&
-        v[b + 2] === w[o + 2] &&
-        v[b + 3] === w[o + 3]
-      )
-        return true;
-    }
-    return false;
+    if (this.#lips !== null && this.#lips.find(af, w, o) >= 0) return true;
+    if (this.#owned.has(af, w, o)) return true;
+    // A VIP no VRRP instance manages follows the director as a whole (answered while it holds any).
+    return this.#services.isVip(af, w, o) && !this.#managed.has(af, w, o);
   }
 
-  /** Replaces the extra virtual addresses (see `#virtAddr`). */
-  setVirtualAddresses(list: readonly { family: number; words: readonly number[] }[]): void {
-    this.#virtAf = Uint8Array.from(list, (a) => a.family);
-    this.#virtAddr = new Uint32Array(list.length * 4);
-    list.forEach((a, k) => {
-      for (let i = 0; i < 4; i++) this.#virtAddr[k * 4 + i] = a.words[i]!;
-    });
+  /**
+   * VRRP: `owned` = the virtual addresses of the instances this director is master of, `managed` = those
+   * of every instance. With several instances each VIP follows its own (keepalived's model); see ownsVirtual.
+   */
+  setVirtualAddresses(owned: readonly Address[], managed: readonly Address[] = owned): void {
+    this.#owned = new AddressList(owned);
+    this.#managed = new AddressList(managed);
   }
 
   /** Learns the MAC at `b[mo..]` for `af` address `w`. */

@@ -131,9 +131,16 @@ export class Pipeline {
     return this.#neighIn.answerVips;
   }
 
-  /** VRRP virtual addresses that are no service's VIP (a NAT gateway): answered with the VIPs. */
-  setVirtualAddresses(list: readonly { family: number; words: readonly number[] }[]): void {
-    this.#neighIn.setVirtualAddresses(list);
+  /**
+   * VRRP: the virtual addresses of the instances this director is master of (`owned`; VIPs, and others
+   * such as a NAT gateway), and those of every instance (`managed`): a managed VIP is answered only while
+   * owned, a VIP no instance manages whenever `answerVips` is on.
+   */
+  setVirtualAddresses(
+    owned: readonly { family: number; words: readonly number[] }[],
+    managed: readonly { family: number; words: readonly number[] }[] = owned,
+  ): void {
+    this.#neighIn.setVirtualAddresses(owned, managed);
   }
 
   /** One frame. */

@@ -68,10 +68,10 @@ export async function labUp(o: {
       "--ipv6 is not available with --mode tun: the lab's real servers decapsulate IPv4-in-IPv4 only (tslvs realserver --tunnel)",
     );
   }
-  if (ipv6 && o.ha) {
+  if (ipv6 && o.ha && o.mode === 'nat') {
     throw new TslvsError(
       ErrorCodes.USAGE,
-      '--ipv6 is not available with --ha yet (the VRRP instance is IPv4)',
+      "--ipv6 with --ha is not available in nat mode (the real servers' IPv6 gateway would need a VRRP address of its own)",
     );
   }
   const existing = readLabState(o.prefix);

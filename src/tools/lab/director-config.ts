@@ -1,7 +1,8 @@
 /**
  * The lab director's tslvs configuration, per mode: a TCP (HTTP) and a UDP (echo) service on the VIP
  * over the lab's real servers, with health checks, in packet mode on the director's eth0. With --ha each
- * director also runs a VRRP instance for the VIP and session sync with the other one.
+ * director also runs a VRRP instance for the VIP (with --ipv6 a second one, `lab6`, for the IPv6 VIP) and
+ * session sync with the other one.
  */
 import { type LabTopology, NAT_HA_GATEWAY } from './topology.js';
 
@@ -32,6 +33,17 @@ export function directorConfig(t: LabTopology, token: string, opts: LabHaOptions
       version: 3
       virtualAddresses: [${t.vip}/32${t.mode === 'nat' ? `, ${NAT_HA_GATEWAY}/24` : ''}]
 ${
+  t.vip6
+    ? `    - name: lab6
+      interface: eth0
+      virtualRouterId: 52
+      priority: ${opts.vrrpPriority}
+      advertInterval: 1s
+      version: 3
+      virtualAddresses: ["${t.vip6}/128"]
+`
+    : ''
+}${
   opts.sync
     ? `  sync:
     listen: ${opts.sync.address}:${LAB_SYNC_PORT}

@@ -130,7 +130,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
           return null;
         case 'answerVips':
           pipeline.answerVips = m.on;
-          if (m.addresses) pipeline.setVirtualAddresses(m.addresses);
+          if (m.addresses) pipeline.setVirtualAddresses(m.addresses, m.managed ?? m.addresses);
           return null;
         case 'announce': {
           // Gratuitous ARP, reply form (Linux arp_is_garp accepts it; keepalived's choice too).
