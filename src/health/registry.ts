@@ -4,9 +4,11 @@
  */
 import { ErrorCodes, TslvsError } from '../errors.js';
 import type { Checker } from './checker.js';
+import { createDnsChecker } from './dns.js';
 import { createExecChecker } from './exec.js';
 import { createHttpChecker } from './http.js';
 import { createNoneChecker } from './none.js';
+import { createSmtpChecker } from './smtp.js';
 import type { HealthCheckSpec, HealthKind } from './spec.js';
 import { HEALTH_KINDS } from './spec.js';
 import { createTcpChecker } from './tcp.js';
@@ -24,6 +26,8 @@ export const CHECKER_FACTORIES: { readonly [K in HealthKind]: CheckerFactory<K> 
   http: createHttpChecker,
   https: createHttpChecker,
   udp: createUdpChecker,
+  dns: createDnsChecker,
+  smtp: createSmtpChecker,
   exec: createExecChecker,
   none: createNoneChecker,
 });

@@ -2,7 +2,7 @@
  * The normalized health-check specification: what the config layer produces (durations already in
  * milliseconds, defaults applied) and what the health monitor consumes. One shape for every layer.
  */
-export const HEALTH_KINDS = ['tcp', 'http', 'https', 'udp', 'exec', 'none'] as const;
+export const HEALTH_KINDS = ['tcp', 'http', 'https', 'udp', 'dns', 'smtp', 'exec', 'none'] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
 
 interface CommonSpec {
@@ -46,6 +46,20 @@ export interface UdpSpec extends CommonSpec {
   expectRegex?: string;
 }
 
+export interface DnsSpec extends CommonSpec {
+  kind: 'dns';
+  /** The name queried (keepalived `name`; default '.', the root). */
+  query: string;
+  /** Record type: A, AAAA, NS, SOA, MX, TXT... (keepalived `type`; default SOA). */
+  queryType: string;
+}
+
+export interface SmtpSpec extends CommonSpec {
+  kind: 'smtp';
+  /** Name sent with HELO (keepalived `helo_name`). */
+  helo: string;
+}
+
 export interface ExecSpec extends CommonSpec {
   kind: 'exec';
   /**
@@ -59,7 +73,7 @@ export interface NoneSpec extends CommonSpec {
   kind: 'none';
 }
 
-export type HealthCheckSpec = TcpSpec | HttpSpec | UdpSpec | ExecSpec | NoneSpec;
+export type HealthCheckSpec = TcpSpec | HttpSpec | UdpSpec | DnsSpec | SmtpSpec | ExecSpec | NoneSpec;
 
 export const HEALTH_DEFAULTS = Object.freeze({
   intervalMs: 2000,

@@ -183,6 +183,27 @@ const cases: Case[] = [
     message: /does not apply to 'tcp' checks \(only to http, https\)/,
   },
   {
+    name: 'dns query key on an smtp check',
+    yaml: svc('    health: { kind: smtp, query: example.com }\n'),
+    at: 'example.com',
+    path: 'services[0].health.query',
+    message: /does not apply to 'smtp' checks \(only to dns\)/,
+  },
+  {
+    name: 'dns record type unknown',
+    yaml: svc('    health: { kind: dns, queryType: HINFO }\n'),
+    at: 'HINFO',
+    path: 'services[0].health.queryType',
+    message: /A.*AAAA/,
+  },
+  {
+    name: 'dns query not a domain name',
+    yaml: svc('    health: { kind: dns, query: "bad name" }\n'),
+    at: '"bad name"',
+    path: 'services[0].health.query',
+    message: /must be a domain name/,
+  },
+  {
     name: 'PROXY v1 on udp',
     yaml: 'services:\n  - { name: a, protocol: udp, address: 10.0.0.1:53, proxyProtocol: v1, realServers: [] }\n',
     at: 'v1',

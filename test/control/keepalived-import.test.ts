@@ -17,6 +17,7 @@ const FIXTURES = [
   'lvs-nat',
   'misc-check',
   'http-digest',
+  'dns-smtp',
   'unsupported',
   'include/keepalived',
 ];

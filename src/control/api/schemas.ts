@@ -64,6 +64,9 @@ const healthInput = obj(
     'payload?': str(),
     'expectRegex?': str(),
     'command?': arr(str()),
+    'query?': str('dns: the name queried'),
+    'queryType?': str('dns: A, AAAA, NS, SOA, MX, TXT...'),
+    'helo?': str('smtp: the HELO name'),
   },
   { description: 'A health block (docs/config.md, `health`)' },
 );

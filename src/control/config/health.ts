@@ -18,6 +18,8 @@ const KEYS_BY_KIND: Readonly<Record<HealthKind, readonly HealthKey[]>> = {
   http: [...COMMON_KEYS, ...HTTP_KEYS],
   https: [...COMMON_KEYS, ...HTTP_KEYS, 'tlsVerify', 'sni'],
   udp: [...COMMON_KEYS, 'payload', 'expectRegex'],
+  dns: [...COMMON_KEYS, 'query', 'queryType'],
+  smtp: [...COMMON_KEYS, 'helo'],
   exec: [...COMMON_KEYS, 'command'],
   none: COMMON_KEYS,
 };
@@ -122,6 +124,10 @@ export function buildHealthSpec(
         payload: raw.payload ?? '',
         ...(raw.expectRegex !== undefined ? { expectRegex: raw.expectRegex } : {}),
       };
+    case 'dns':
+      return { kind, ...common, query: raw.query ?? '.', queryType: raw.queryType ?? 'SOA' };
+    case 'smtp':
+      return { kind, ...common, helo: raw.helo ?? 'tslvs' };
     case 'exec':
       if (raw.command === undefined) {
         report.error([...path, 'command'], "is required for 'exec' checks (an argv list)");

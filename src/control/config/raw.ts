@@ -145,6 +145,9 @@ const HEALTH_KEY_DEFAULTS: Readonly<Record<string, unknown>> = {
   expectStatus: [200],
   tlsVerify: false,
   payload: '',
+  query: '.',
+  queryType: 'SOA',
+  helo: 'tslvs',
 };
 
 /**
@@ -178,6 +181,12 @@ export function healthToRaw(spec: HealthCheckSpec, defaultKind: string | null): 
       break;
     case 'udp':
       extra.push(['payload', spec.payload], ['expectRegex', spec.expectRegex]);
+      break;
+    case 'dns':
+      extra.push(['query', spec.query], ['queryType', spec.queryType]);
+      break;
+    case 'smtp':
+      extra.push(['helo', spec.helo]);
       break;
     case 'exec':
       extra.push(['command', spec.command]);

@@ -58,6 +58,20 @@ export const healthSchema = z.strictObject({
   payload: z.string().optional(),
   expectRegex: regex().optional(),
   command: argv().optional(),
+  query: z
+    .string()
+    .regex(/^(\.|([A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}\.?)$/, {
+      error: "must be a domain name such as 'example.com' or '.' (the root)",
+    })
+    .max(253)
+    .optional(),
+  queryType: z
+    .enum(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'RRSIG', 'DNSKEY'])
+    .optional(),
+  helo: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be one word of printable characters (sent after HELO)' })
+    .optional(),
 });
 
 export const schedulerSchema = z

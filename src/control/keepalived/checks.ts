@@ -1,5 +1,6 @@
 /**
- * keepalived checkers (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK) -> one tslvs health block.
+ * keepalived checkers (TCP_CHECK, HTTP_GET, SSL_GET, DNS_CHECK, SMTP_CHECK, MISC_CHECK) -> one tslvs
+ * health block.
  *
  * keepalived checks every delay_loop; a failure is retried `retry` times (delay_before_retry apart)
  * before the server goes down, and one success brings it back. So: interval = delay_loop, rise = 1,
@@ -37,7 +38,12 @@ export function takeTiming(scope: Scope, inherited: CheckTiming): CheckTiming {
   };
 }
 
-const CHECKERS = new Set(['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK']);
+const CHECKERS = new Set(['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'DNS_CHECK', 'SMTP_CHECK', 'MISC_CHECK']);
+
+/** keepalived's DNS_CHECK record types (check_dns.c); tslvs knows each. */
+const DNS_TYPES = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'RRSIG', 'DNSKEY']);
+/** keepalived's SMTP_CHECK default helo_name. */
+const KEEPALIVED_HELO = 'smtpchecker.keepalived.org';
 
 export function isTranslatableChecker(name: string): boolean {
   return CHECKERS.has(name);
@@ -54,7 +60,9 @@ export function translateChecker(
   const misc = node.name === 'MISC_CHECK';
   const intervalSeconds =
     readNumber(timing.delayLoop, report, { min: 0.001, integer: false }) ?? DEFAULT_DELAY_LOOP_S;
-  const retry = readNumber(timing.retry, report, { min: 0, max: 999 }) ?? (misc ? 0 : 1);
+  // keepalived's default retry: 1, but 0 for MISC_CHECK and 3 for DNS_CHECK (DNS_DEFAULT_RETRY).
+  const defaultRetry = misc ? 0 : node.name === 'DNS_CHECK' ? 3 : 1;
+  const retry = readNumber(timing.retry, report, { min: 0, max: 999 }) ?? defaultRetry;
   const health: RawHealth = { kind: 'tcp', interval: secondsText(intervalSeconds) };
   if (!misc)
     health.timeout =
@@ -77,6 +85,30 @@ export function translateChecker(
     case 'SSL_GET':
       httpCheck(node, scope, health, rs.defaultHost, report);
       break;
+    case 'DNS_CHECK': {
+      health.kind = 'dns';
+      const type = scope.last('type');
+      const wanted = type?.args[0]?.toUpperCase();
+      if (wanted && DNS_TYPES.has(wanted)) health.queryType = wanted;
+      else {
+        if (type) report.changed(type, statementText(type), 'unknown record type: SOA, as keepalived does');
+        health.queryType = 'SOA';
+      }
+      health.query = scope.last('name')?.args[0] ?? '.';
+      break;
+    }
+    case 'SMTP_CHECK': {
+      health.kind = 'smtp';
+      health.helo = scope.last('helo_name')?.args[0] ?? KEEPALIVED_HELO;
+      for (const host of scope.all('host')) {
+        report.untranslated(
+          host,
+          'host { ... }',
+          'SMTP_CHECK host blocks (extra addresses) are not supported',
+        );
+      }
+      break;
+    }
     case 'MISC_CHECK': {
       health.kind = 'exec';
       const path = scope.last('misc_path');

@@ -71,8 +71,6 @@ const KNOWN_UNSUPPORTED: Readonly<Record<string, string>> = {
   digest: 'body digests are not supported; use bodyRegex',
   misc_dynamic: 'weights from the exit status are not supported',
   user: 'tslvs runs checks as its own user',
-  SMTP_CHECK: 'SMTP checks are not supported',
-  DNS_CHECK: 'DNS checks are not supported; an exec check running dig can replace it',
   PING_CHECK: 'ICMP checks are not supported',
   UDP_CHECK:
     'keepalived UDP_CHECK is not translated (tslvs udp checks need a reply); write a udp health check by hand',

@@ -298,6 +298,9 @@ const HEALTH_ORDER = [
   'expectStatus',
   'bodyRegex',
   'tlsVerify',
+  'query',
+  'queryType',
+  'helo',
   'command',
 ];
 
