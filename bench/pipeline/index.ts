@@ -10,6 +10,7 @@
  *   npm run bench -- pipeline --fuzz 1000000      (the test suite's fuzz, at any size)
  */
 import v8 from 'node:v8';
+import { adviseHugePages } from '../../src/dataplane/hugepages.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { Balancer } from '../../src/engine/balancer.js';
 import { Forwarding, type ForwardingMethod } from '../../src/engine/forwarding.js';
@@ -83,6 +84,10 @@ function build(mode: Mode, flows: number, perPass: number, reps: number, csumVal
       parseIp('10.0.0.203'),
     ],
   });
+  // As the packet worker does (src/dataplane/packet/handlers/lvs.ts): huge pages for the session table,
+  // before its first write. Without them every random bucket and entry access also pays a TLB miss the
+  // forwarder does not.
+  adviseHugePages(b.conns.largeArrays);
   const svc = b.services.add({
     name: 'bench',
     protocol: 'tcp',

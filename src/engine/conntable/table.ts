@@ -39,6 +39,16 @@ function due(now: number, expires: number): boolean {
   return (((now >>> 0) - expires) | 0) >= 0;
 }
 
+/**
+ * Two buckets per entry (4 bytes more per entry per index): at one per entry a full table's chains hold
+ * two entries on average and long-lived sessions sit behind every newer one hashed to their bucket
+ * (insertion is at the head), each step one more cache miss on a lookup; at two the extra steps halve.
+ * Capped so a bucket number stays a small integer for V8.
+ */
+function bucketsFor(capacity: number): number {
+  return Math.min(capacity * 2, 0x7ffffffe);
+}
+
 const CLOSING = (s: number) =>
   s === TcpState.TIME_WAIT ||
   s === TcpState.CLOSE ||
@@ -80,7 +90,7 @@ export class ConnTable extends ConnEntries {
     this.services = services;
     this.dests = dests;
     this.lips = lips;
-    this.#index = new ConnIndex(this.e, opts.capacity, seed, services, dests, lips);
+    this.#index = new ConnIndex(this.e, bucketsFor(opts.capacity), seed, services, dests, lips);
     this.#wheel = new TimerWheel(this.e, opts.tickMs ?? 128, opts.wheelSlots ?? 8192);
   }
 

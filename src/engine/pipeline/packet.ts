@@ -162,6 +162,14 @@ function parseIpv4(p: Packet, v: Views, cfg: ResolvedConfig, off: number, len: n
   if (total < hl) return Reason.BAD_TOTAL_LENGTH;
   if (total > len) return Reason.TRUNCATED_IPV4;
   if (cfg.checksums.verifyIpv4Header && !checksumOk(b, off, hl)) return Reason.BAD_IP_CHECKSUM;
+  const s = p.saddr;
+  const d = p.daddr;
+  // Words 1-3 of an IPv4 address are zero, and stay so while the Packet holds IPv4 (only parseIpv6,
+  // which sets af to 6, writes them): cleared once after an IPv6 frame, not per frame.
+  if (p.af !== 4) {
+    s[1] = s[2] = s[3] = 0;
+    d[1] = d[2] = d[3] = 0;
+  }
   p.kind = Kind.IP;
   p.af = 4;
   p.l3Off = off;
@@ -173,12 +181,8 @@ function parseIpv4(p: Packet, v: Views, cfg: ResolvedConfig, off: number, len: n
   p.frag = (ff & 0x3fff) !== 0;
   p.proto = b[off + 9]!;
   p.routed = false;
-  const s = p.saddr;
-  const d = p.daddr;
   s[0] = rd32(b, off + 12);
-  s[1] = s[2] = s[3] = 0;
   d[0] = rd32(b, off + 16);
-  d[1] = d[2] = d[3] = 0;
   p.l4Off = off + hl;
   p.l4Len = total - hl;
   parseL4(p, v);
