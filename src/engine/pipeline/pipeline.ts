@@ -14,7 +14,7 @@
  * 10M-entry table fast.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { checksumOk, pseudoSumV4, pseudoSumV6At } from '../../wire/checksum.js';
+import { checksumOk, pseudoSumV4At, pseudoSumV6At } from '../../wire/checksum.js';
 import { Icmpv4Code, Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
@@ -248,11 +248,8 @@ export class Pipeline {
       if (b[p.l4Off + 6] === 0 && b[p.l4Off + 7] === 0) return p.af === 4;
       len = (b[p.l4Off + 4]! << 8) | b[p.l4Off + 5]!;
     }
-    // IPv4: the addresses parseFrame already read, rather than summing the header's bytes again.
     const pseudo =
-      p.af === 4
-        ? pseudoSumV4(p.saddr[0]!, p.daddr[0]!, p.proto, len)
-        : pseudoSumV6At(b, p.l3Off, p.proto, len);
+      p.af === 4 ? pseudoSumV4At(b, p.l3Off, p.proto, len) : pseudoSumV6At(b, p.l3Off, p.proto, len);
     const ok = checksumOk(b, p.l4Off, len, pseudo);
     p.l4Verified = ok;
     return ok;
