@@ -123,12 +123,17 @@ test('removing one of N dests moves few slots owned by the others', () => {
   // share of the rest, shrinking as M/N grows. Measured for 10-1000 distinct dests at M = 65521
   // (M/N >= 65): 0.2-0.9% of the other dests' slots move. The bound 2% leaves room for unlucky sets
   // and still fails for any rebuild that reshuffles (a modulo table moves about (N-1)/N of them).
+  // Sets where two dests draw the same skip are left out: their permutations are shifted copies of one
+  // another, they claim slots in lockstep, and any rebuild reshuffles their share (4-9% moved with 10
+  // dests, found by this property; IPVS's hash has the same collisions, one in 65520 per pair).
   const M = 65521;
   fc.assert(
     fc.property(
-      uniqueDests(10, 1000).map((ds) => ds.map((d) => ({ ...d, weight: 1 }))),
+      uniqueDests(10, 300).map((ds) => ds.map((d) => ({ ...d, weight: 1 }))),
       fc.nat(),
       (ds, k) => {
+        const skips = new Set(ds.map((d) => mhHash(d.fold, d.port, 0, MH_KEY2) % (M - 1)));
+        fc.pre(skips.size === ds.length);
         const n = ds.length;
         const gone = k % n;
         const before = maglevTable(ds, M);
