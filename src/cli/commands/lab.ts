@@ -20,7 +20,7 @@ const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] 
 Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 (P-rs4 in fnat mode) and
 P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
 gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
-the IPv6 VIP fd10::100 (dr, nat and fnat; with --ha a second VRRP instance holds it, dr and fnat). Needs
+the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). Needs
 root.`;
 
 export async function main(argv: string[]): Promise<number> {

@@ -15,17 +15,27 @@ const USAGE = `usage: tslvs realserver --vip ADDR [--vip ADDR...] [--tunnel [--t
 Prepares this host as an LVS-DR or LVS-TUN real server:
   --vip ADDR        virtual IP to hold on lo (repeatable)
   --tunnel          also accept IP-in-IP from the director (kernel tunl0, or user-space decapsulation
-                    into a TUN device when the kernel has no ipip module: then it runs until stopped)
+                    into a TUN device when the kernel has no ipip module: then it runs until stopped;
+                    user-space decapsulation also takes IPv6-in-IPv6 sent to this host's IPv6 addresses)
   --tun-name NAME   TUN device for user-space decapsulation (default tslvs-ipip0)
   --director ADDR   accept tunnelled packets only from these outer sources (repeatable)
-  --local ADDR      this host's addresses that tunnelled packets are sent to (default: all of its IPv4 addresses)
+  --local ADDR      this host's addresses that tunnelled packets are sent to (default: all of its IPv4
+                    and global IPv6 addresses)
   --down            undo: remove the VIPs, restore the sysctls saved by the last run
   --state FILE      where the saved state lives (default /run/tslvs/realserver.json)`;
 
+/** This host's IPv4 addresses and global IPv6 addresses, but for lo's (where the VIPs are). */
 async function localAddresses(): Promise<string[]> {
-  const r = await run(['ip', '-j', '-4', 'addr', 'show']);
-  const links = JSON.parse(r.stdout) as Array<{ ifname: string; addr_info: Array<{ local: string }> }>;
-  return links.filter((l) => l.ifname !== 'lo').flatMap((l) => l.addr_info.map((a) => a.local));
+  const r = await run(['ip', '-j', 'addr', 'show']);
+  const links = JSON.parse(r.stdout) as Array<{
+    ifname: string;
+    addr_info: Array<{ local: string; family: string; scope?: string }>;
+  }>;
+  return links
+    .filter((l) => l.ifname !== 'lo')
+    .flatMap((l) =>
+      l.addr_info.filter((a) => a.family === 'inet' || a.scope === 'global').map((a) => a.local),
+    );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -91,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   await run(['ip', 'link', 'set', tunName, 'up']);
   await writeSysctl(`net/ipv4/conf/${tunName}/rp_filter`, 0);
   console.log(
-    `real server ready: ${vips.length} VIP(s) on lo, user-space IP-in-IP decapsulation into ${tunName}`,
+    `real server ready: ${vips.length} VIP(s) on lo, user-space IP-in-IP (and IPv6-in-IPv6) decapsulation into ${tunName}`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());

@@ -5,6 +5,7 @@
  */
 
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const AF_PACKET = 17;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
@@ -12,6 +13,8 @@ export const SOCK_NONBLOCK = 0x800;
 export const SOCK_CLOEXEC = 0x80000;
 export const ETH_P_ALL = 0x0003;
 export const IPPROTO_IPIP = 4;
+/** IPv6 encapsulated in IPv6 (RFC 2473), the next header of an IPv6 tunnel packet. */
+export const IPPROTO_IPV6 = 41;
 
 export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;

@@ -62,12 +62,6 @@ export async function labUp(o: {
   ipv6?: boolean;
 }): Promise<LabState> {
   const ipv6 = o.ipv6 ?? false;
-  if (ipv6 && o.mode === 'tun') {
-    throw new TslvsError(
-      ErrorCodes.USAGE,
-      "--ipv6 is not available with --mode tun: the lab's real servers decapsulate IPv4-in-IPv4 only (tslvs realserver --tunnel)",
-    );
-  }
   if (ipv6 && o.ha && o.mode === 'nat') {
     throw new TslvsError(
       ErrorCodes.USAGE,
@@ -124,13 +118,16 @@ export async function labUp(o: {
           rsState,
         ]);
       } else if (o.mode === 'tun') {
+        // The directors' addresses on the real servers' segment (and their IPv6 twins): the outer sources.
+        const onRsSegment = (a: string) => a.startsWith('10.10.1.') || a.startsWith('fd10:1::');
         const directors = t.hosts
           .filter((h) => h.role.startsWith('director'))
-          .map((h) => h.links[0]!.addresses[1]!.split('/')[0]!);
+          .flatMap((h) => h.links[0]!.addresses.filter(onRsSegment).map((a) => a.split('/')[0]!));
         const args = [
           'realserver',
           '--vip',
           t.vip,
+          ...(t.vip6 ? ['--vip', t.vip6] : []),
           '--tunnel',
           '--state',
           rsState,
