@@ -42,16 +42,24 @@ export class EchoResponder {
 
   /** 0 = answered, a drop code (> 0), or NOT_ECHO. */
   reply(p: Packet): number {
-    if (p.frag || p.l4Len < 8) return NOT_ECHO;
+    // A routed IPv6 packet (segments left) is for a later hop; its checksum covers the final address.
+    if (p.frag || p.routed || p.l4Len < 8) return NOT_ECHO;
     const b = p.buf;
     const type = b[p.l4Off]!;
     const v4 = p.af === 4;
     if (type !== (v4 ? Icmpv4Type.ECHO_REQUEST : Icmpv6Type.ECHO_REQUEST) || b[p.l4Off + 1] !== 0)
       return NOT_ECHO;
     if (!this.#neigh.ownsVirtual(p.af, p.daddr, 0)) return NOT_ECHO;
+    // No reply to a group MAC or to a source no host can have (Linux drops such martians before ICMP),
+    // nor to one of our own addresses: a ping must not be turned into a broadcast or a loop.
+    if ((b[p.frameOff + 6]! & 1) !== 0 || martian(p) || this.#neigh.owns(p.af, p.saddr, 0)) {
+      return Drop.BAD_SOURCE;
+    }
     const pseudo = v4 ? 0 : pseudoSumV6At(b, p.l3Off, IpProto.ICMPV6, p.l4Len);
     if (!p.csumValid && !checksumOk(b, p.l4Off, p.l4Len, pseudo)) return Reason.BAD_ICMP_CHECKSUM;
     const eg = this.#eg;
+    const hlen = v4 ? IPV4_HLEN : IPV6_HLEN;
+    if (hlen + p.l4Len > eg.l3Room(p.iface)) return Drop.FRAME_TOO_LARGE;
     const ethSrc = p.frameOff + 6;
     const l3 = eg.beginMac(
       p.iface,
@@ -61,7 +69,6 @@ export class EchoResponder {
     );
     if (l3 < 0) return Drop.TX_FULL;
     const o = eg.buf;
-    const hlen = v4 ? IPV4_HLEN : IPV6_HLEN;
     const icmp = l3 + hlen;
     copyPacket(b, p.l4Off, o, icmp, p.l4Len);
     o[icmp] = v4 ? Icmpv4Type.ECHO_REPLY : Icmpv6Type.ECHO_REPLY;
@@ -101,4 +108,15 @@ export class EchoResponder {
       wr32(o, l3 + 24 + 4 * i, p.saddr[i]!);
     }
   }
+}
+
+/** Sources no reply may go to: IPv4 0/8, 127/8, 224/4 and 240/4; IPv6 ::, ::1 and ff00::/8. */
+function martian(p: Packet): boolean {
+  const s = p.saddr;
+  if (p.af === 4) {
+    const top = s[0]! >>> 24;
+    return top === 0 || top === 127 || top >= 224;
+  }
+  if (s[0]! >>> 24 === 0xff) return true;
+  return s[0] === 0 && s[1] === 0 && s[2] === 0 && (s[3] === 0 || s[3] === 1);
 }

@@ -45,6 +45,8 @@ const PIPELINE_DROP_NAMES = [
   'no_interface',
   /** A forwarding method the pipeline does not implement (the socket proxy's). */
   'unsupported_forwarding',
+  /** A request tslvs would answer came from a group MAC, a martian source or one of our own addresses. */
+  'bad_source',
 ] as const;
 
 /** Drop reason codes: the wire `Reason` values, then the pipeline's own. */
@@ -71,6 +73,7 @@ export const Drop = Object.freeze({
   PROXY_NO_ROOM: REASON_COUNT + 19,
   NO_INTERFACE: REASON_COUNT + 20,
   UNSUPPORTED_FORWARDING: REASON_COUNT + 21,
+  BAD_SOURCE: REASON_COUNT + 22,
 });
 
 export const DROP_COUNT: number = REASON_COUNT + PIPELINE_DROP_NAMES.length;
