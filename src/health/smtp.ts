@@ -35,8 +35,9 @@ export function createSmtpChecker(spec: SmtpSpec, timers: Timers = realTimers): 
 
 /** The code of a complete reply in `text` (its last line is `NNN ` or `NNN` alone), or null. */
 export function completeReply(text: string): { code: number; text: string } | null {
-  const lines = text.split('\r\n');
-  if (lines.length < 2) return null; // no CRLF yet
+  // CRLF per RFC 5321; a bare LF is accepted too, as keepalived's line reader does.
+  const lines = text.split(/\r?\n/);
+  if (lines.length < 2) return null; // no line end yet
   lines.pop(); // what follows the last CRLF
   const last = lines[lines.length - 1]!;
   const m = /^(\d{3})(?: |$)/.exec(last);

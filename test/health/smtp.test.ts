@@ -44,6 +44,11 @@ test('smtp: a reply is complete at a line whose code is followed by a space (RFC
     text: '220-first | 220 second',
   });
   assert.deepEqual(completeReply('250\r\n'), { code: 250, text: '250' });
+  assert.deepEqual(
+    completeReply('220-a\n220 b\n'),
+    { code: 220, text: '220-a | 220 b' },
+    'bare LF line ends',
+  );
 });
 
 test('smtp: greeting 220 (multi-line), 250 to HELO, then QUIT: up', async () => {

@@ -27,15 +27,13 @@ Prepares this host as an LVS-DR or LVS-TUN real server:
 /** This host's IPv4 addresses and global IPv6 addresses, but for lo's (where the VIPs are). */
 async function localAddresses(): Promise<string[]> {
   const r = await run(['ip', '-j', 'addr', 'show']);
-  const links = JSON.parse(r.stdout) as Array<{
-    ifname: string;
-    addr_info: Array<{ local: string; family: string; scope?: string }>;
-  }>;
+  type Addr = { local: string; family: string; scope?: string; tentative?: boolean; dadfailed?: boolean };
+  const links = JSON.parse(r.stdout) as Array<{ ifname: string; addr_info: Addr[] }>;
+  // An IPv6 address still in (or failed) duplicate address detection cannot be bound: left out.
+  const usable = (a: Addr) => a.family === 'inet' || (a.scope === 'global' && !a.tentative && !a.dadfailed);
   return links
     .filter((l) => l.ifname !== 'lo')
-    .flatMap((l) =>
-      l.addr_info.filter((a) => a.family === 'inet' || a.scope === 'global').map((a) => a.local),
-    );
+    .flatMap((l) => l.addr_info.filter(usable).map((a) => a.local));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -87,7 +85,10 @@ export async function main(argv: string[]): Promise<number> {
   if (vips.length === 0) throw new TslvsError(ErrorCodes.USAGE, `at least one --vip is required\n\n${USAGE}`);
   const tunName = values['tun-name'] ?? 'tslvs-ipip0';
   const { kernelTunnel } = await realServerUp({ vips, tunnel: values.tunnel ?? false, tunName, stateFile });
-  if (!values.tunnel || kernelTunnel) {
+  // With the kernel's ipip (tunl0) IPv4 is the kernel's; IPv6-in-IPv6 is still decapsulated here.
+  let locals = values.local ?? (await localAddresses());
+  if (kernelTunnel) locals = locals.filter((a) => a.includes(':'));
+  if (!values.tunnel || locals.length === 0 || (kernelTunnel && !vips.some((v) => v.family === 6))) {
     console.log(`real server ready: ${vips.length} VIP(s) on lo${values.tunnel ? ', kernel tunl0 up' : ''}`);
     return 0;
   }
@@ -95,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   const { startIpipDecap } = await import('../../dataplane/packet/ipip-decap.js');
   const decap = startIpipDecap({
     tunName,
-    localAddresses: values.local ?? (await localAddresses()),
+    localAddresses: locals,
     ...(values.director ? { allowedSources: values.director } : {}),
   });
   await run(['ip', 'link', 'set', tunName, 'up']);

@@ -85,7 +85,18 @@ export function startIpipDecap(opts: IpipDecapOptions): IpipDecap {
   const burst = opts.burst ?? 256;
   const c = libc();
   const { fd4, fds6, tun } = withNetns(opts.netns, () => openSockets(opts.tunName, local));
-  const mem = new PinnedBuffer(MAX_DATAGRAM);
+  const closeAll = () => {
+    if (fd4 >= 0) c.close(fd4);
+    for (const fd of fds6) c.close(fd);
+    tun.close();
+  };
+  let mem: PinnedBuffer;
+  try {
+    mem = new PinnedBuffer(MAX_DATAGRAM);
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
   const buf = mem.buf;
   const from = new Uint8Array(SOCKADDR_IN6_LEN);
   const fromLen = [SOCKADDR_IN6_LEN];
@@ -181,8 +192,15 @@ export function startIpipDecap(opts: IpipDecapOptions): IpipDecap {
     }
   };
   const watchers: FdWatcher[] = [];
-  if (fd4 >= 0) watchers.push(watchFd(fd4, { readable: true }, drain(fd4, false)));
-  for (const fd of fds6) watchers.push(watchFd(fd, { readable: true }, drain(fd, true)));
+  try {
+    if (fd4 >= 0) watchers.push(watchFd(fd4, { readable: true }, drain(fd4, false)));
+    for (const fd of fds6) watchers.push(watchFd(fd, { readable: true }, drain(fd, true)));
+  } catch (err) {
+    for (const w of watchers) w.close();
+    closeAll();
+    mem.free();
+    throw err;
+  }
 
   return {
     tun,
@@ -191,9 +209,7 @@ export function startIpipDecap(opts: IpipDecapOptions): IpipDecap {
       if (closed) return;
       closed = true;
       for (const w of watchers) w.close();
-      if (fd4 >= 0) c.close(fd4);
-      for (const fd of fds6) c.close(fd);
-      tun.close();
+      closeAll();
       mem.free();
     },
   };
