@@ -237,10 +237,21 @@ export class Daemon {
     const packet = this.dataplane instanceof PacketDataPlane ? this.dataplane : null;
     // Every instance's addresses, from the configuration in force (a reload may change them).
     const managed = () => director.config.ha.vrrp.flatMap((i) => i.virtualAddresses.map((v) => v.addr));
+    // Full-NAT local addresses and VIPs no instance lists move with one instance: the one session sync
+    // follows (the first by default), so they stay where the synced sessions are. Without VRRP: always.
+    const anchor = () => director.config.ha.sync?.instance ?? director.config.ha.vrrp[0]?.name;
     const ownership = new VipOwnership();
-    const apply = async (change: { owned: IpAddress[]; taken: IpAddress[] }) => {
-      ownership.retain(director.config.ha.vrrp.map((i) => i.name));
-      await packet!.setVipOwnership(ownership.owned(), managed(), change.taken);
+    const apply = async (taken: IpAddress[]) => {
+      const vrrp = director.config.ha.vrrp;
+      ownership.retain(vrrp.map((i) => i.name));
+      const a = anchor();
+      const directorWide = vrrp.length === 0 || (a !== undefined && ownership.instances().includes(a));
+      await packet!.setVipOwnership({
+        owned: ownership.owned(),
+        managed: managed(),
+        directorWide,
+        announce: taken,
+      });
     };
     this.ha = await HaController.start({
       instances: config.ha.vrrp,
@@ -254,9 +265,9 @@ export class Daemon {
                   ownership.own(
                     instance,
                     addrs.map((a) => a.addr),
-                  ),
+                  ).taken,
                 ),
-              releaseVips: (instance: string) => apply(ownership.release(instance)),
+              releaseVips: (instance: string) => apply(ownership.release(instance).taken),
             },
           }
         : {}),

@@ -38,7 +38,11 @@ export class PacketDataPlane implements DataPlane {
   #vips = new Set<string>();
   #lastStats: LvsStats | null = null;
   #statsTimer: NodeJS.Timeout;
+  /** Director-wide addresses are ours: Full-NAT local addresses and VIPs no VRRP instance manages. */
   #answerVips: boolean;
+  /** VRRP: the virtual addresses held now, and those some instance manages (keys of `addrKey`). */
+  #owned = new Set<string>();
+  #managed = new Set<string>();
   readonly #localAddresses: IpAddress[];
 
   private constructor(worker: PacketWorker, o: PacketDataPlaneOptions) {
@@ -122,16 +126,18 @@ export class PacketDataPlane implements DataPlane {
         toa: s.protocol === 'tcp',
       })),
     });
-    const vips = new Set(services.map((s) => `${s.address.addr.words.join('.')}/${s.address.addr.family}`));
-    const fresh = services.filter(
-      (s) => !this.#vips.has(`${s.address.addr.words.join('.')}/${s.address.addr.family}`),
-    );
+    const vips = new Set(services.map((s) => addrKey(s.address.addr)));
+    // A new VIP is announced only where it is answered: held here, or managed by no VRRP instance.
+    const fresh = services
+      .map((s) => s.address.addr)
+      .filter((a) => !this.#vips.has(addrKey(a)) && this.#answers(a));
     this.#vips = vips;
-    if (this.#answerVips && fresh.length > 0)
-      await this.announce(
-        fresh.map((s) => s.address.addr),
-        3,
-      );
+    if (fresh.length > 0) await this.announce(fresh, 3);
+  }
+
+  #answers(a: IpAddress): boolean {
+    const k = addrKey(a);
+    return this.#owned.has(k) || (this.#answerVips && !this.#managed.has(k));
   }
 
   /** Gratuitous ARP for `addresses`, `count` times. */
@@ -145,12 +151,28 @@ export class PacketDataPlane implements DataPlane {
    * while it owns anything. `announce`: addresses just taken over, announced with the local addresses
    * (real servers must learn that the local addresses moved, clients that the VIPs did).
    */
-  async setVipOwnership(owned: IpAddress[], managed: IpAddress[], announce: IpAddress[] = []): Promise<void> {
-    const on = owned.length > 0;
-    this.#answerVips = on;
-    await this.#control({ type: 'answerVips', on, addresses: owned, managed });
-    const all = [...announce, ...this.#localAddresses];
-    if (on && announce.length > 0) await this.announce(all, 3);
+  async setVipOwnership(o: {
+    owned: IpAddress[];
+    managed: IpAddress[];
+    /** Director-wide addresses (local addresses, VIPs no instance manages) are ours too. */
+    directorWide: boolean;
+    /** Addresses just taken over. */
+    announce: IpAddress[];
+  }): Promise<void> {
+    const gained = o.directorWide && !this.#answerVips;
+    this.#answerVips = o.directorWide;
+    this.#owned = new Set(o.owned.map(addrKey));
+    this.#managed = new Set(o.managed.map(addrKey));
+    await this.#control({ type: 'answerVips', on: o.directorWide, addresses: o.owned, managed: o.managed });
+    const announce = [...o.announce];
+    if (gained) {
+      announce.push(...this.#localAddresses);
+      // VIPs nobody manages come with the director-wide addresses.
+      for (const k of this.#vips) {
+        if (!this.#managed.has(k)) announce.push(addrOfKey(k));
+      }
+    }
+    if (announce.length > 0) await this.announce(announce, 3);
   }
 
   /** Starts (or restarts with new settings) session sync in the worker; rejects when it cannot listen. */
@@ -199,4 +221,14 @@ function containsAddr(net: IpAddress, len: number, a: IpAddress): boolean {
     if ((net.words[i]! & mask) >>> 0 !== (a.words[i]! & mask) >>> 0) return false;
   }
   return true;
+}
+
+function addrKey(a: IpAddress): string {
+  return `${a.family}/${a.words.join('.')}`;
+}
+
+function addrOfKey(k: string): IpAddress {
+  const [family, words] = k.split('/');
+  const w = words!.split('.').map(Number);
+  return { family: Number(family) as 4 | 6, words: [w[0]!, w[1]!, w[2]!, w[3]!] };
 }

@@ -80,7 +80,10 @@ export class NeighbourInput {
   readonly #arp = new ArpPacket();
   readonly #a = new Uint32Array(4);
   readonly #t = new Uint32Array(4);
-  /** Answer for VIPs (a VRRP backup must not). */
+  /**
+   * Answer for the director-wide addresses: Full-NAT local addresses and VIPs no VRRP instance manages
+   * (without VRRP: every VIP). VRRP-managed addresses are answered while in `#owned`, whatever this says.
+   */
   answerVips: boolean;
   /**
    * The VRRP virtual addresses this director holds now (of every instance it is master of): VIPs, and
@@ -135,10 +138,10 @@ export class NeighbourInput {
    * local address or an extra VRRP virtual address, while answering for VIPs.
    */
   ownsVirtual(af: number, w: ArrayLike<number>, o: number): boolean {
+    if (this.#owned.has(af, w, o)) return true;
+    // Director-wide addresses: Full-NAT local addresses, and VIPs no VRRP instance manages.
     if (!this.answerVips) return false;
     if (this.#lips !== null && this.#lips.find(af, w, o) >= 0) return true;
-    if (this.#owned.has(af, w, o)) return true;
-    // A VIP no VRRP instance manages follows the director as a whole (answered while it holds any).
     return this.#services.isVip(af, w, o) && !this.#managed.has(af, w, o);
   }
 

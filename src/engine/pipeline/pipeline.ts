@@ -133,8 +133,8 @@ export class Pipeline {
 
   /**
    * VRRP: the virtual addresses of the instances this director is master of (`owned`; VIPs, and others
-   * such as a NAT gateway), and those of every instance (`managed`): a managed VIP is answered only while
-   * owned, a VIP no instance manages whenever `answerVips` is on.
+   * such as a NAT gateway), and those of every instance (`managed`): a managed address is answered only
+   * while owned; Full-NAT local addresses and VIPs no instance manages whenever `answerVips` is on.
    */
   setVirtualAddresses(
     owned: readonly { family: number; words: readonly number[] }[],

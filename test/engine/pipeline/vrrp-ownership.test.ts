@@ -1,6 +1,7 @@
 /**
  * Several VRRP instances in packet mode: each VIP is answered (ARP, ping) only while the director is
- * master of the instance that manages it; a VIP no instance manages follows the director as a whole.
+ * master of the instance that manages it; a VIP no instance manages (like the Full-NAT local addresses)
+ * follows the director-wide switch, which the daemon ties to one instance.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -35,6 +36,14 @@ test('each VIP follows the VRRP instance that manages it; unmanaged VIPs and loc
   // Both instances.
   pipeline.setVirtualAddresses(managed, managed);
   assert.equal(answered(vipB), true);
+
+  // Master of vipB's instance only, and not of the one the director-wide addresses follow: vipB is
+  // answered, the unmanaged VIP is the other director's.
+  pipeline.answerVips = false;
+  pipeline.setVirtualAddresses([parseIp(vipB)], managed);
+  assert.equal(answered(vipB), true);
+  assert.equal(answered(vipA), false);
+  assert.equal(answered(vipFree), false, 'director-wide addresses follow one instance only');
 
   // Nothing held: a backup answers for none of them.
   pipeline.answerVips = false;

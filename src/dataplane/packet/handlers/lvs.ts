@@ -16,12 +16,15 @@ import {
   STAT_NAMES,
   VERDICT_NAMES,
 } from '../../../engine/pipeline/index.js';
+import { ALL_NODES, NaFlag, writeNdMessage } from '../../../engine/pipeline/nd.js';
+import { macHiOf, macLoOf, putMac } from '../../../engine/pipeline/words.js';
 import { listConns, snapshotEngine } from '../../../engine/snapshot.js';
 import { SessionSync } from '../../../ha/sync/session-sync.js';
 import { UdpSyncSocket } from '../../../ha/sync/socket.js';
 import { balancerStore } from '../../../ha/sync/store.js';
 import { SYNC_COUNTER_NAMES } from '../../../ha/sync/types.js';
 import { writeGratuitousArp } from '../../../wire/arp.js';
+import { Icmpv6Type } from '../../../wire/icmp.js';
 import { adviseHugePages } from '../../hugepages.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
 import { Verdict } from '../handler.js';
@@ -133,15 +136,18 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
           if (m.addresses) pipeline.setVirtualAddresses(m.addresses, m.managed ?? m.addresses);
           return null;
         case 'announce': {
-          // Gratuitous ARP, reply form (Linux arp_is_garp accepts it; keepalived's choice too).
+          // Gratuitous ARP (request form: Linux arp_is_garp accepts it; keepalived's choice too) for IPv4,
+          // an unsolicited Neighbor Advertisement to all nodes (RFC 4861 §7.2.6, Override set) for IPv6.
           const port = ctx.ports[0]!;
           let sent = 0;
           for (let r = 0; r < m.count; r++) {
             for (const a of m.addresses) {
-              if (a.family !== 4) continue;
               const off = port.acquire();
               if (off < 0) break;
-              const n = writeGratuitousArp(port.buf, off, mac, a.words[0], { form: 'request' });
+              const n =
+                a.family === 4
+                  ? writeGratuitousArp(port.buf, off, mac, a.words[0], { form: 'request' })
+                  : writeUnsolicitedNa(port.buf, off, mac, a.words);
               if (port.send(n)) sent++;
             }
           }
@@ -176,4 +182,19 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
       }
     },
   };
+}
+
+/** Ethernet to 33:33:00:00:00:01 + an unsolicited NA for `target` from it; returns the frame length. */
+function writeUnsolicitedNa(b: Uint8Array, off: number, mac: number, target: readonly number[]): number {
+  const hi = macHiOf(mac);
+  const lo = macLoOf(mac);
+  putMac(b, off, 0x3333, 1);
+  putMac(b, off + 6, hi, lo);
+  b[off + 12] = 0x86;
+  b[off + 13] = 0xdd;
+  const flags = NaFlag.ROUTER | NaFlag.OVERRIDE;
+  return (
+    14 +
+    writeNdMessage(b, off + 14, Icmpv6Type.NEIGHBOR_ADVERT, flags, target, 0, ALL_NODES, 0, target, 0, hi, lo)
+  );
 }
