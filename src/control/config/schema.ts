@@ -37,6 +37,13 @@ function isPrime(n: number): boolean {
   return true;
 }
 
+/** An ASCII domain name a DNS check can ask for: labels of 1-63 bytes, 253 in all (a final dot aside). */
+export function isDnsName(s: string): boolean {
+  if (s === '.') return true;
+  const name = s.endsWith('.') ? s.slice(0, -1) : s;
+  return name.length <= 253 && /^([A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}$/.test(name);
+}
+
 /** Every field optional: a real server's health block is merged over its service's before defaults. */
 export const healthSchema = z.strictObject({
   kind: z.enum(HEALTH_KINDS).optional(),
@@ -60,10 +67,7 @@ export const healthSchema = z.strictObject({
   command: argv().optional(),
   query: z
     .string()
-    .regex(/^(\.|([A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}\.?)$/, {
-      error: "must be a domain name such as 'example.com' or '.' (the root)",
-    })
-    .max(253)
+    .refine(isDnsName, { error: "must be a domain name such as 'example.com' or '.' (the root)" })
     .optional(),
   queryType: z
     .enum(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'RRSIG', 'DNSKEY'])

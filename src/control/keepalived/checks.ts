@@ -7,6 +7,7 @@
  * fall = retry + 1. tslvs re-checks at the interval, not after delay_before_retry (noted when set).
  */
 import { tryParseIp } from '../../engine/addr.js';
+import { isDnsName } from '../config/schema.js';
 import type { ConfNode } from './parser.js';
 import { statementText } from './parser.js';
 import { type Reporter, Scope } from './scope.js';
@@ -94,7 +95,17 @@ export function translateChecker(
         if (type) report.changed(type, statementText(type), 'unknown record type: SOA, as keepalived does');
         health.queryType = 'SOA';
       }
-      health.query = scope.last('name')?.args[0] ?? '.';
+      const name = scope.last('name');
+      const query = name?.args[0] ?? '.';
+      if (isDnsName(query)) health.query = query;
+      else {
+        report.changed(
+          name!,
+          statementText(name!),
+          'not an ASCII domain name tslvs can query: the root (.) was written',
+        );
+        health.query = '.';
+      }
       break;
     }
     case 'SMTP_CHECK': {
