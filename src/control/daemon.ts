@@ -89,6 +89,8 @@ export class Daemon {
         capacity: config.conntable.size,
         // With VRRP the controller decides when this director answers for the VIPs.
         answerVips: config.ha.vrrp.length === 0,
+        answerPing: config.dataplane.answerPing,
+        pingRatePerSec: config.dataplane.pingRatePerSec,
       });
       host = packet.engineHost();
       dataplane = packet;

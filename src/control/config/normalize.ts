@@ -87,7 +87,14 @@ function normalizeAdmin(raw: RawConfig, ctx: NormalizeContext, issues: IssueList
   return { listen, token };
 }
 
-const PACKET_ONLY_DATAPLANE_KEYS = ['interface', 'localAddresses', 'vipInterface', 'mtu'] as const;
+const PACKET_ONLY_DATAPLANE_KEYS = [
+  'interface',
+  'localAddresses',
+  'vipInterface',
+  'mtu',
+  'answerPing',
+  'pingRatePerSec',
+] as const;
 
 function normalizeDataplane(raw: RawConfig, issues: IssueList): DataplaneConfig {
   const dp = raw.dataplane ?? {};
@@ -111,5 +118,7 @@ function normalizeDataplane(raw: RawConfig, issues: IssueList): DataplaneConfig 
     localAddresses: local,
     vipInterface: dp.vipInterface ?? null,
     mtu: dp.mtu ?? null,
+    answerPing: dp.answerPing ?? true,
+    pingRatePerSec: dp.pingRatePerSec ?? 0,
   };
 }

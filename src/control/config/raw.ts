@@ -53,6 +53,8 @@ export function configToRaw(c: Config): RawObject {
     if (c.dataplane.localAddresses.length > 0) dp.localAddresses = c.dataplane.localAddresses.map(formatIp);
     put(dp, 'vipInterface', c.dataplane.vipInterface);
     put(dp, 'mtu', c.dataplane.mtu);
+    put(dp, 'answerPing', c.dataplane.answerPing, true);
+    put(dp, 'pingRatePerSec', c.dataplane.pingRatePerSec, 0);
     out.dataplane = dp;
   }
   const timeouts: RawObject = {};

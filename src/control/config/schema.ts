@@ -191,6 +191,8 @@ export const configSchema = z.strictObject({
       localAddresses: z.array(ip()).optional(),
       vipInterface: ifname().optional(),
       mtu: int(68, 65535).optional(),
+      answerPing: z.boolean().optional(),
+      pingRatePerSec: int(0, 1_000_000).optional(),
     })
     .optional(),
   timeouts: z

@@ -55,6 +55,10 @@ export interface PacketDataplaneConfig {
   vipInterface: string | null;
   /** null = read the interface's MTU at start. */
   mtu: number | null;
+  /** Answer ICMP/ICMPv6 echo for the VIPs and local addresses tslvs holds (the kernel does not own them). */
+  answerPing: boolean;
+  /** Echo replies per second at most (burst: one second's worth); 0 = no limit, as the kernel. */
+  pingRatePerSec: number;
 }
 
 export interface SchedulerConfig {

@@ -34,6 +34,9 @@ export interface LvsHandlerOptions {
   localPortRange?: [number, number];
   /** Answer ARP for VIPs from the start (false while a VRRP instance is not master). */
   answerVips: boolean;
+  /** Echo replies for the held addresses (PipelineOptions.answerPing / pingRatePerSec). */
+  answerPing?: boolean;
+  pingRatePerSec?: number;
   /** Hash seed of the session table (random when absent); sync peers need not share it. */
   seed?: number;
   /** Neighbours known in advance (benchmarks: no ARP during a run). */

@@ -25,6 +25,9 @@ export interface PacketDataPlaneOptions {
   capacity: number;
   /** Answer ARP for VIPs at start (false when VRRP decides). */
   answerVips: boolean;
+  /** Echo replies for the addresses held (default true), at most this many a second (0: no limit). */
+  answerPing?: boolean;
+  pingRatePerSec?: number;
   /** Pin the worker to this CPU. */
   cpu?: number;
 }
@@ -87,6 +90,8 @@ export class PacketDataPlane implements DataPlane {
         .map((r) => ({ prefix: r.dst, prefixLen: r.prefixLen, via: r.via, src: r.src })),
       localAddresses: o.localAddresses,
       answerVips: o.answerVips,
+      ...(o.answerPing !== undefined ? { answerPing: o.answerPing } : {}),
+      ...(o.pingRatePerSec !== undefined ? { pingRatePerSec: o.pingRatePerSec } : {}),
     };
     const worker = await PacketWorker.start({
       rings: [{ ifname: o.interface }],

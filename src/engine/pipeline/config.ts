@@ -69,6 +69,10 @@ export interface PipelineOptions {
   connReuse?: boolean;
   /** Answer ARP / neighbour solicitations for VIPs (a VRRP backup turns this off). Default true. */
   answerVips?: boolean;
+  /** Answer ICMP/ICMPv6 echo for the addresses held in user space (echo.ts). Default true. */
+  answerPing?: boolean;
+  /** Echo replies per second at most (bucket: one second's worth); 0 (default) = no limit. */
+  pingRatePerSec?: number;
 }
 
 /** Per-service Full-NAT options (keyed by service id). */
@@ -110,6 +114,8 @@ export interface ResolvedConfig {
   readonly expireNodestConn: boolean;
   readonly connReuse: boolean;
   readonly answerVips: boolean;
+  readonly answerPing: boolean;
+  readonly pingRatePerSec: number;
   readonly staticNeighbours: ReadonlyArray<{ address: IpAddress; mac: number }>;
 }
 
@@ -224,6 +230,8 @@ export function resolveConfig(o: PipelineOptions): ResolvedConfig {
     expireNodestConn: o.expireNodestConn ?? false,
     connReuse: o.connReuse ?? true,
     answerVips: o.answerVips ?? true,
+    answerPing: o.answerPing ?? true,
+    pingRatePerSec: intIn(o.pingRatePerSec, 0, 0, 1_000_000, 'pingRatePerSec'),
     staticNeighbours,
   };
 }

@@ -15,6 +15,7 @@ import { Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
 import { copyPacket } from '../forward/rewrite.js';
+import type { ResolvedConfig } from './config.js';
 import type { Egress } from './egress.js';
 import type { NeighbourInput } from './neigh-input.js';
 import type { Packet } from './packet.js';
@@ -29,21 +30,26 @@ const IPV4_HLEN = 20;
 const IPV6_HLEN = 40;
 
 export class EchoResponder {
+  readonly #cfg: ResolvedConfig;
   readonly #eg: Egress;
   readonly #neigh: NeighbourInput;
   readonly #stats: Float64Array;
   #ident = 0;
+  #tokens = 0;
+  #tokensAt = 0;
 
-  constructor(eg: Egress, neigh: NeighbourInput, stats: Float64Array) {
+  constructor(cfg: ResolvedConfig, eg: Egress, neigh: NeighbourInput, stats: Float64Array) {
+    this.#cfg = cfg;
     this.#eg = eg;
     this.#neigh = neigh;
     this.#stats = stats;
+    this.#tokens = cfg.pingRatePerSec;
   }
 
-  /** 0 = answered, a drop code (> 0), or NOT_ECHO. */
-  reply(p: Packet): number {
+  /** 0 = answered, a drop code (> 0), or NOT_ECHO (`answerPing` off: left to the kernel, which stays silent). */
+  reply(p: Packet, now: number): number {
     // A routed IPv6 packet (segments left) is for a later hop; its checksum covers the final address.
-    if (p.frag || p.routed || p.l4Len < 8) return NOT_ECHO;
+    if (!this.#cfg.answerPing || p.frag || p.routed || p.l4Len < 8) return NOT_ECHO;
     const b = p.buf;
     const type = b[p.l4Off]!;
     const v4 = p.af === 4;
@@ -57,6 +63,7 @@ export class EchoResponder {
     }
     const pseudo = v4 ? 0 : pseudoSumV6At(b, p.l3Off, IpProto.ICMPV6, p.l4Len);
     if (!p.csumValid && !checksumOk(b, p.l4Off, p.l4Len, pseudo)) return Reason.BAD_ICMP_CHECKSUM;
+    if (!this.#rateOk(now)) return Drop.ECHO_RATE_LIMITED;
     const eg = this.#eg;
     const hlen = v4 ? IPV4_HLEN : IPV6_HLEN;
     if (hlen + p.l4Len > eg.l3Room(p.iface)) return Drop.FRAME_TOO_LARGE;
@@ -80,6 +87,20 @@ export class EchoResponder {
     eg.commit(hlen + p.l4Len, null);
     this.#stats[Stat.ECHO_REPLIES]!++;
     return 0;
+  }
+
+  /** Token bucket of `pingRatePerSec` tokens a second, holding one second's worth; 0 = no limit. */
+  #rateOk(now: number): boolean {
+    const rate = this.#cfg.pingRatePerSec;
+    if (rate === 0) return true;
+    const t = Math.min(rate, this.#tokens + ((now - this.#tokensAt) * rate) / 1000);
+    this.#tokensAt = now;
+    if (!(t >= 1)) {
+      this.#tokens = Number.isNaN(t) ? rate : t;
+      return false;
+    }
+    this.#tokens = t - 1;
+    return true;
   }
 
   #ipv4Header(p: Packet, o: Uint8Array, l3: number): void {

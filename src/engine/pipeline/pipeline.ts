@@ -92,7 +92,7 @@ export class Pipeline {
       this.#eg,
       this.stats,
     );
-    this.#echo = new EchoResponder(this.#eg, this.#neighIn, this.stats);
+    this.#echo = new EchoResponder(this.config, this.#eg, this.#neighIn, this.stats);
     this.#ctx = {
       p: this.#packets[0]!,
       eg: this.#eg,
@@ -231,7 +231,7 @@ export class Pipeline {
       }
     }
     if ((p.af === 4 && proto === IpProto.ICMP) || (p.af === 6 && proto === IpProto.ICMPV6)) {
-      const echo = this.#echo.reply(p);
+      const echo = this.#echo.reply(p, now);
       if (echo !== NOT_ECHO) return this.#result(echo, Verdict.REPLY);
       return this.#result(this.#icmp.relay(this.#ctx), Verdict.FORWARD);
     }

@@ -47,6 +47,8 @@ const PIPELINE_DROP_NAMES = [
   'unsupported_forwarding',
   /** A request tslvs would answer came from a group MAC, a martian source or one of our own addresses. */
   'bad_source',
+  /** An echo request over `pingRatePerSec`. */
+  'echo_rate_limited',
 ] as const;
 
 /** Drop reason codes: the wire `Reason` values, then the pipeline's own. */
@@ -74,6 +76,7 @@ export const Drop = Object.freeze({
   NO_INTERFACE: REASON_COUNT + 20,
   UNSUPPORTED_FORWARDING: REASON_COUNT + 21,
   BAD_SOURCE: REASON_COUNT + 22,
+  ECHO_RATE_LIMITED: REASON_COUNT + 23,
 });
 
 export const DROP_COUNT: number = REASON_COUNT + PIPELINE_DROP_NAMES.length;

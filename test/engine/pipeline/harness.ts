@@ -99,6 +99,8 @@ export interface Setup {
   dropNeighbours?: string[];
   /** false: a VRRP backup (answers neither ARP/ND nor ping for the VIPs). */
   answerVips?: boolean;
+  answerPing?: boolean;
+  pingRatePerSec?: number;
 }
 
 export function loadScenarios(): { topology: Topology; scenarios: unknown[] } {
@@ -125,6 +127,8 @@ export function pipelineOptions(t: Topology, setup: Setup = {}): PipelineOptions
       .filter(([a]) => !drop.has(a))
       .map(([a, mac]) => ({ address: parseIp(a), mac })),
     ...(setup.answerVips === undefined ? {} : { answerVips: setup.answerVips }),
+    ...(setup.answerPing === undefined ? {} : { answerPing: setup.answerPing }),
+    ...(setup.pingRatePerSec === undefined ? {} : { pingRatePerSec: setup.pingRatePerSec }),
   };
 }
 

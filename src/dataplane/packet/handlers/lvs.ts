@@ -63,6 +63,8 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
       src: r.src,
     })),
     answerVips: o.answerVips,
+    ...(o.answerPing !== undefined ? { answerPing: o.answerPing } : {}),
+    ...(o.pingRatePerSec !== undefined ? { pingRatePerSec: o.pingRatePerSec } : {}),
     ...(o.staticNeighbours ? { staticNeighbours: o.staticNeighbours } : {}),
   });
   if (o.ops) applyEngineOps(balancer, o.ops);
