@@ -205,15 +205,27 @@ export class Daemon {
     else this.logger.warn(snap, 'session sync: no snapshot from any peer; starting without one');
   }
 
-  /** VRRP transitions of the instance sync follows make this director the sync master or not. */
+  /**
+   * VRRP transitions make this director the sync master (a sender) or not: with `ha.sync.instance`, while
+   * it is master of that instance (keepalived's lvs_sync_daemon); by default, while it is master of any
+   * instance, so directors that split the instances between them each send the sessions they forward.
+   */
   #followVrrp(ha: HaController): void {
-    const followed = () => this.director.config.ha.sync?.instance ?? this.director.config.ha.vrrp[0]?.name;
+    const explicit = () => this.director.config.ha.sync?.instance ?? undefined;
+    const isMaster = (name: string) => ha.instance(name)?.status().state.toLowerCase() === 'master';
     const follow = (instance: string, state: string) => {
-      if (instance !== followed() || !(this.dataplane instanceof PacketDataPlane)) return;
+      if (!(this.dataplane instanceof PacketDataPlane)) return;
+      const only = explicit();
+      if (only !== undefined && instance !== only) return;
       // A master that resigns to stop keeps sending until its data plane stops: connections it still
       // forwards during the handover reach the new master too.
       if (this.#shuttingDown) return;
-      const master = state === 'master';
+      const now = state.toLowerCase() === 'master';
+      // The instance that moved counts with its new state, whatever its status says yet.
+      const master =
+        only !== undefined
+          ? now
+          : this.director.config.ha.vrrp.some((i) => (i.name === instance ? now : isMaster(i.name)));
       if (master === this.#syncMaster) return;
       this.#syncMaster = master;
       if (this.#syncRunning === null) return;
@@ -223,9 +235,10 @@ export class Daemon {
       );
     };
     ha.onStateChange((c) => follow(c.instance, c.to));
-    const name = followed();
-    const now = name === undefined ? undefined : ha.instance(name)?.status().state;
-    if (name !== undefined && now !== undefined) follow(name, now);
+    for (const i of this.director.config.ha.vrrp) {
+      const now = ha.instance(i.name)?.status().state;
+      if (now !== undefined) follow(i.name, now);
+    }
   }
 
   /** Starts VRRP when the config has instances, or applies the new instance list to the running one. */

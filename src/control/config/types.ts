@@ -166,7 +166,10 @@ export interface SyncConfig {
   peers: Endpoint[];
   /** HMAC key authenticating sync messages. */
   key: string;
-  /** The VRRP instance whose MASTER state makes this director the sync master; null = the first one. */
+  /**
+   * The VRRP instance whose MASTER state makes this director the sync master; null = any instance (and
+   * the first one for where the Full-NAT local addresses go).
+   */
   instance: string | null;
   /** Every live session is re-sent this often (master), and copies live this much past their expiry. */
   refreshIntervalMs: number;

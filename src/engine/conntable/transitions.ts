@@ -43,7 +43,8 @@ export function tcpTransition(t: StateHost, id: number, dir: number, tcpFlags: n
   const e = t.e;
   const b = id * STRIDE;
   const before = e[b + W.STATE]!;
-  let st = before;
+  // A packet here makes a synced copy ours (adopted after a takeover): session sync sends it from now on.
+  let st = before & ~CF.SYNCED;
   if (dir === Dir.OUTPUT) st &= ~CF.NOOUTPUT;
   const table = dir === Dir.INPUT && st & CF.NOOUTPUT ? Dir.INPUT_ONLY : dir;
   const old = st & 0xff;
@@ -64,6 +65,10 @@ export function tcpTransition(t: StateHost, id: number, dir: number, tcpFlags: n
 export function udpTransition(t: StateHost, id: number, dir: number, now: number): void {
   const e = t.e;
   const b = id * STRIDE;
+  if (e[b + W.STATE]! & CF.SYNCED) {
+    e[b + W.STATE] = (e[b + W.STATE]! & ~CF.SYNCED) >>> 0; // adopted, as in tcpTransition
+    t.markChanged(id);
+  }
   if (dir === Dir.OUTPUT) {
     const st = e[b + W.STATE]!;
     if (st & CF.NOOUTPUT) {

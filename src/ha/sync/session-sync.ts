@@ -193,7 +193,10 @@ export class SessionSync {
     while (n-- > 0) {
       if (this.#refreshCursor > hw) this.#refreshCursor = 1;
       const id = this.#refreshCursor++;
-      if (store.read(id, now, this.#rec)) this.#addDelta(SyncCounter.REFRESH_RECORDS_SENT);
+      // Copies of a peer's sessions are the peer's to refresh (both directors send when each is master of
+      // an instance): echoing them back would overwrite its live state with ours.
+      if (!store.isCopy(id) && store.read(id, now, this.#rec))
+        this.#addDelta(SyncCounter.REFRESH_RECORDS_SENT);
     }
   }
 

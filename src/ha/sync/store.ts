@@ -6,6 +6,7 @@
  */
 import type { Balancer } from '../../engine/balancer.js';
 import { SyncJournal, stopJournal, takeChanged } from '../../engine/conntable/journal.js';
+import { CF } from '../../engine/conntable/layout.js';
 import { readSynced, type SyncedSession } from '../../engine/conntable/sync.js';
 
 export interface SessionStore {
@@ -13,6 +14,8 @@ export interface SessionStore {
   readonly highWater: number;
   readonly count: number;
   isTemplate(id: number): boolean;
+  /** A peer's session this director has not forwarded a packet of (CF.SYNCED): not ours to refresh. */
+  isCopy(id: number): boolean;
   /** Starts or stops journalling new and changed entries. */
   setJournal(active: boolean): void;
   /** The next journalled entry (0 = none) and the journal's state. */
@@ -41,6 +44,7 @@ export function balancerStore(b: Balancer, isns: IsnStore | null, journalCapacit
       return conns.count;
     },
     isTemplate: (id) => conns.isTemplate(id),
+    isCopy: (id) => (conns.flags(id) & CF.SYNCED) !== 0,
     setJournal(active) {
       if (active) journal.active = true;
       else stopJournal(conns);

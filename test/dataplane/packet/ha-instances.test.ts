@@ -4,7 +4,9 @@
  *   1. director2 is restarted with a higher priority for `lab6` only: it takes the IPv6 VIP over (its
  *      unsolicited neighbour advertisement moves the client's entry) while `director` keeps the IPv4 VIP
  *      — each director answers ARP/ND for exactly the VIPs of the instances it is master of;
- *   2. `director` is killed: director2 takes the IPv4 VIP too (gratuitous ARP), both VIPs keep answering.
+ *   2. director2 is killed during a download through the IPv6 VIP: `director` takes `lab6` back with the
+ *      session director2 synced to it (each director sends the sessions of the instances it holds), and
+ *      the download completes.
  * Root only.
  */
 import assert from 'node:assert/strict';
@@ -98,15 +100,49 @@ test('two VRRP instances (IPv4 and IPv6 VIPs) are held independently in packet m
       assert.equal(await clientNeighbour(lab, t.vip), mac1, 'the IPv4 VIP resolves to director (lab)');
       assert.equal(await clientNeighbour(lab, t.vip6!), mac2, 'the IPv6 VIP resolves to director2 (lab6)');
 
-      // 2. director goes away: director2 takes lab too.
-      process.kill(directorPid(lab, 'director'), 'SIGKILL');
+      // 2. director2 dies in the middle of a download through the IPv6 VIP: director takes lab6 back, with
+      // the session director2 synced to it (each director sends the sessions of the instances it holds),
+      // so the client's ACKs keep reaching the real server and the transfer completes.
+      const size = 12 * 1024 * 1024;
+      const http6 = async () =>
+        (await lab.api<{ total: number }>('/v1/connections?service=http6&limit=1', { director: 'director' }))
+          .total;
+      const before = await http6();
+      const download = lab.exec(
+        'client',
+        [
+          'curl',
+          '-s',
+          '-m',
+          '60',
+          '--limit-rate',
+          '1500K',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{size_download}',
+          `${v6}bytes/${size}`,
+        ],
+        { timeoutMs: 70_000, allowFailure: true },
+      );
       await waitFor(
-        'the gratuitous ARP to move the client to director2',
-        async () => {
-          return (await clientNeighbour(lab, t.vip)) === mac2;
-        },
+        "director to hold a copy of director2's new IPv6 session",
+        async () => (await http6()) > before,
+        10_000,
+      );
+      process.kill(directorPid(lab, 'director2'), 'SIGKILL');
+      await waitFor(
+        'director master of lab6 again',
+        async () => (await states(lab, 'director')).lab6 === 'master',
         15_000,
       );
+      const got = await download;
+      assert.equal(
+        got.stdout.trim(),
+        String(size),
+        `the download survived the failover (${got.stderr.trim()})`,
+      );
+      assert.equal(await clientNeighbour(lab, t.vip6!), mac1, 'the unsolicited NA moved the client back');
       assert.match(await answers(lab, v4), /^rs\d 10\.10\.0\.2:\d+$/, 'IPv4 VIP after the failover');
       assert.match(await answers(lab, v6), /^rs\d \[fd10::2\]:\d+$/, 'IPv6 VIP after the failover');
     },

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseEndpoint } from '../../../src/engine/addr.js';
 import type { Balancer } from '../../../src/engine/balancer.js';
+import { CF } from '../../../src/engine/conntable/layout.js';
 import { Dir, TcpFlag } from '../../../src/engine/conntable/tcp-states.js';
 import { Forwarding } from '../../../src/engine/forwarding.js';
 import { FakeSyncNet } from '../../../src/ha/sync/fake.js';
@@ -262,4 +263,36 @@ test('IPv6 sessions travel too (92-byte records)', () => {
     ];
     assert.deepEqual(rs(b.bal, copy), rs(a.bal, id));
   }
+});
+
+test('two masters (VRRP instances split over the directors): each sends its own sessions, never echoes copies', () => {
+  const net = new FakeSyncNet();
+  const a = director(net, 0, [1]);
+  const b = director(net, 1, [0]);
+  a.sync.setRole(true);
+  b.sync.setRole(true);
+  const mine = open(a, 3, 0, 10_000);
+  const theirs = open(b, 2, 0, 20_000);
+  step(net, [a, b], 0);
+  assert.equal(a.bal.conns.count, 5, "a holds its 3 sessions and copies of b's 2");
+  assert.equal(b.bal.conns.count, 5);
+  // A long idle run of refresh walks: only own sessions are refreshed; a copy sent back would overwrite
+  // the owner's live state with a stale one.
+  const refreshedBefore = counter(a, 'refresh_records_sent');
+  for (let t = 1000; t <= 30_000; t += 1000) step(net, [a, b], t);
+  assert.ok(counter(a, 'refresh_records_sent') > refreshedBefore, 'a refreshes');
+  for (const id of theirs) {
+    assert.equal(b.bal.conns.flags(id) & CF.SYNCED, 0, "b's own sessions never come back to it as copies");
+  }
+  for (const id of mine) assert.equal(a.bal.conns.flags(id) & CF.SYNCED, 0);
+  // b's session moves on; a's stale copy must not pull it back.
+  b.bal.conns.tcpTransition(theirs[0]!, Dir.INPUT, TcpFlag.FIN, 31_000);
+  for (let t = 31_000; t <= 60_000; t += 1000) step(net, [a, b], t);
+  assert.equal(b.bal.conns.state(theirs[0]!), 4 /* FIN_WAIT */, "b's own state stands");
+  // b goes away; a takes its traffic: the first packet makes the copy a's own, and a's sync sends it.
+  const copy = a.bal.conns.lookupIn(flow('203.0.113.1', 20_001), 60_000);
+  const sent = counter(a, 'delta_records_sent');
+  a.bal.conns.tcpTransition(copy, Dir.INPUT, TcpFlag.ACK, 60_000);
+  step(net, [a, b], 60_000);
+  assert.equal(counter(a, 'delta_records_sent'), sent + 1, 'the adopted session is sent as a change');
 });
