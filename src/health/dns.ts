@@ -6,14 +6,13 @@
  * the check at once (ECONNREFUSED).
  */
 import { randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { formatIp } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
-import type { Checker, HealthTarget, Outcome } from './checker.js';
-import { checkPort, runWithDeadline, settleOnce } from './checker.js';
+import type { Checker, Outcome } from './checker.js';
+import { runWithDeadline } from './checker.js';
 import type { DnsSpec } from './spec.js';
 import type { Timers } from './timers.js';
 import { realTimers } from './timers.js';
+import { udpExchange } from './udp.js';
 
 /** RFC 1035 §3.2.2 and later RFCs: the record types keepalived's DNS_CHECK accepts, and a few more. */
 export const DNS_TYPES: Readonly<Record<string, number>> = Object.freeze({
@@ -78,47 +77,19 @@ export function createDnsChecker(spec: DnsSpec, timers: Timers = realTimers): Ch
   encodeDnsQuery(0, spec.query, type); // validates the name once
   return {
     check: (target, signal) =>
-      runWithDeadline(timers, spec.timeoutMs, signal, (inner) =>
-        dnsExchange(target, spec.port, encodeDnsQuery(randomInt(0, 65536), spec.query, type), inner),
-      ),
+      runWithDeadline(timers, spec.timeoutMs, signal, (inner) => {
+        const id = randomInt(0, 65536);
+        return udpExchange(target, spec.port, encodeDnsQuery(id, spec.query, type), inner, (msg) =>
+          judgeResponse(id, msg),
+        );
+      }),
   };
 }
 
-function dnsExchange(
-  target: HealthTarget,
-  portOverride: number | undefined,
-  query: Buffer,
-  signal: AbortSignal,
-): Promise<Outcome> {
-  const id = query.readUInt16BE(0);
-  return new Promise((resolve, reject) => {
-    const socket = createSocket(target.address.family === 6 ? 'udp6' : 'udp4');
-    const once = settleOnce<Outcome>(resolve, reject, () => {
-      signal.removeEventListener('abort', onAbort);
-      try {
-        socket.close();
-      } catch {
-        // already closed by a failed bind/connect
-      }
-    });
-    const onAbort = () => once.fail(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') {
-        once.ok({ ok: false, reason: 'ICMP port unreachable (ECONNREFUSED)', detail: err.message });
-      } else once.fail(err);
-    });
-    socket.on('message', (msg) => {
-      if (msg.length < 12 || msg.readUInt16BE(0) !== id || (msg[2]! & 0x80) === 0) return;
-      const rcode = msg[3]! & 0x0f;
-      if (rcode === 0) once.ok({ ok: true, reason: `NOERROR, ${msg.readUInt16BE(6)} answer(s)` });
-      else once.ok({ ok: false, reason: `rcode ${RCODE_NAMES[rcode] ?? rcode}` });
-    });
-    socket.connect(checkPort(target, portOverride), formatIp(target.address), () => {
-      if (once.done) return;
-      socket.send(query, (err) => {
-        if (err) once.fail(err);
-      });
-    });
-  });
+/** The outcome of a response to query `id`; null for a datagram that is not one (keep waiting). */
+function judgeResponse(id: number, msg: Buffer): Outcome | null {
+  if (msg.length < 12 || msg.readUInt16BE(0) !== id || (msg[2]! & 0x80) === 0) return null;
+  const rcode = msg[3]! & 0x0f;
+  if (rcode === 0) return { ok: true, reason: `NOERROR, ${msg.readUInt16BE(6)} answer(s)` };
+  return { ok: false, reason: `rcode ${RCODE_NAMES[rcode] ?? rcode}` };
 }

@@ -26,20 +26,30 @@ export function createUdpChecker(spec: UdpSpec, timers: Timers = realTimers): Ch
     );
   }
   const payload = Buffer.from(spec.payload, 'utf8');
+  const judge = (msg: Buffer): Outcome => {
+    if (!expect) return { ok: true, reason: `reply of ${msg.length} bytes` };
+    const text = msg.toString('utf8');
+    if (expect.test(text)) return { ok: true, reason: `reply matched ${expect}` };
+    return { ok: false, reason: `reply did not match ${expect}`, detail: truncate(text, 512) };
+  };
   return {
     check: (target, signal) =>
       runWithDeadline(timers, spec.timeoutMs, signal, (inner) =>
-        udpExchange(target, spec.port, payload, expect, inner),
+        udpExchange(target, spec.port, payload, inner, judge),
       ),
   };
 }
 
-function udpExchange(
+/**
+ * One datagram to the target over a connected socket; `judge` turns a reply into the outcome, or null to
+ * ignore it and keep waiting (a datagram that is not the answer). Shared by the udp and dns checks.
+ */
+export function udpExchange(
   target: HealthTarget,
   portOverride: number | undefined,
   payload: Buffer,
-  expect: RegExp | undefined,
   signal: AbortSignal,
+  judge: (msg: Buffer) => Outcome | null,
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(target.address.family === 6 ? 'udp6' : 'udp4');
@@ -59,13 +69,8 @@ function udpExchange(
       } else once.fail(err);
     });
     socket.on('message', (msg) => {
-      if (!expect) {
-        once.ok({ ok: true, reason: `reply of ${msg.length} bytes` });
-        return;
-      }
-      const text = msg.toString('utf8');
-      if (expect.test(text)) once.ok({ ok: true, reason: `reply matched ${expect}` });
-      else once.ok({ ok: false, reason: `reply did not match ${expect}`, detail: truncate(text, 512) });
+      const outcome = judge(msg);
+      if (outcome) once.ok(outcome);
     });
     socket.connect(checkPort(target, portOverride), formatIp(target.address), () => {
       if (once.done) return;

@@ -38,7 +38,8 @@ export class PacketDataPlane implements DataPlane {
   readonly kind = 'packet' as const;
   readonly worker: PacketWorker;
   readonly interfaceName: string;
-  #vips = new Set<string>();
+  /** The services' VIPs, by `addrKey`. */
+  #vips = new Map<string, IpAddress>();
   #lastStats: LvsStats | null = null;
   #statsTimer: NodeJS.Timeout;
   /** Director-wide addresses are ours: Full-NAT local addresses and VIPs no VRRP instance manages. */
@@ -131,7 +132,7 @@ export class PacketDataPlane implements DataPlane {
         toa: s.protocol === 'tcp',
       })),
     });
-    const vips = new Set(services.map((s) => addrKey(s.address.addr)));
+    const vips = new Map(services.map((s) => [addrKey(s.address.addr), s.address.addr]));
     // A new VIP is announced only where it is answered: held here, or managed by no VRRP instance.
     const fresh = services
       .map((s) => s.address.addr)
@@ -173,8 +174,8 @@ export class PacketDataPlane implements DataPlane {
     if (gained) {
       announce.push(...this.#localAddresses);
       // VIPs nobody manages come with the director-wide addresses.
-      for (const k of this.#vips) {
-        if (!this.#managed.has(k)) announce.push(addrOfKey(k));
+      for (const [k, a] of this.#vips) {
+        if (!this.#managed.has(k)) announce.push(a);
       }
     }
     if (announce.length > 0) await this.announce(announce, 3);
@@ -230,10 +231,4 @@ function containsAddr(net: IpAddress, len: number, a: IpAddress): boolean {
 
 function addrKey(a: IpAddress): string {
   return `${a.family}/${a.words.join('.')}`;
-}
-
-function addrOfKey(k: string): IpAddress {
-  const [family, words] = k.split('/');
-  const w = words!.split('.').map(Number);
-  return { family: Number(family) as 4 | 6, words: [w[0]!, w[1]!, w[2]!, w[3]!] };
 }

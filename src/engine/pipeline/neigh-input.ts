@@ -44,7 +44,13 @@ class AddressList {
   readonly #af: Uint8Array;
   readonly #w: Uint32Array;
 
-  constructor(list: readonly Address[] = []) {
+  /** From a list, or from parallel family / four-words-per-address arrays (the config's own addresses). */
+  constructor(list: readonly Address[] = [], words?: { af: Uint8Array; w: Uint32Array }) {
+    if (words) {
+      this.#af = words.af;
+      this.#w = words.w;
+      return;
+    }
     this.#af = Uint8Array.from(list, (a) => a.family);
     this.#w = new Uint32Array(list.length * 4);
     list.forEach((a, k) => {
@@ -91,6 +97,8 @@ export class NeighbourInput {
    * the master.
    */
   #owned = new AddressList();
+  /** The interfaces' own addresses (config). */
+  readonly #own: AddressList;
   /** Every address some VRRP instance manages: such a VIP is answered only while owned. */
   #managed = new AddressList();
 
@@ -103,6 +111,7 @@ export class NeighbourInput {
     stats: Float64Array,
   ) {
     this.#cfg = cfg;
+    this.#own = new AddressList([], { af: cfg.ownAf, w: cfg.ownAddr });
     this.#services = services;
     this.#lips = lips;
     this.#neigh = neigh;
@@ -117,20 +126,7 @@ export class NeighbourInput {
    * master's Full-NAT sessions, so real servers must send their replies to whichever director is master.
    */
   owns(af: number, w: ArrayLike<number>, o: number): boolean {
-    const cfg = this.#cfg;
-    const own = cfg.ownAddr;
-    for (let k = 0; k < cfg.ownAf.length; k++) {
-      const b = k * 4;
-      if (
-        cfg.ownAf[k] === af &&
-        own[b] === w[o] &&
-        own[b + 1] === w[o + 1] &&
-        own[b + 2] === w[o + 2] &&
-        own[b + 3] === w[o + 3]
-      )
-        return true;
-    }
-    return this.ownsVirtual(af, w, o);
+    return this.#own.has(af, w, o) || this.ownsVirtual(af, w, o);
   }
 
   /**

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { cliPath } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/daemon.js';
 import { programSkipReason, rootSkipReason } from '../../helpers/env.js';
-import { withLab } from '../../helpers/netns.js';
+import { type Lab, withLab } from '../../helpers/netns.js';
 
 const skip = rootSkipReason() ?? programSkipReason('tcpdump');
 
@@ -25,6 +25,13 @@ services:
     health: { kind: none }
     realServers: [{ address: 10.99.0.11:80, weight: 1 }]
 `;
+}
+
+/** tcpdump on eth0 of `ns`, listening, for the first frame matching `filter`. */
+async function captureOne(lab: Lab, ns: string, filter: string) {
+  const dump = lab.spawn(ns, ['tcpdump', '-i', 'eth0', '-n', '-l', '-c', '1', filter]);
+  await waitFor('tcpdump to listen', () => /listening on/.test(dump.stderr()));
+  return dump;
 }
 
 test('the packet data plane refuses a bad interface or kernel setting, and announces its VIP when up', {
@@ -64,17 +71,7 @@ test('the packet data plane refuses a bad interface or kernel setting, and annou
     await lab.sysctl(d, 'net.ipv4.conf.eth0.forwarding', 0);
 
     // Up: a gratuitous ARP for the VIP (sender address = target address = VIP) reaches the segment.
-    const dump = lab.spawn(p, [
-      'tcpdump',
-      '-i',
-      'eth0',
-      '-n',
-      '-l',
-      '-c',
-      '1',
-      'arp and arp[14:4] = 0x0a630064 and arp[24:4] = 0x0a630064',
-    ]);
-    await waitFor('tcpdump to listen', () => /listening on/.test(dump.stderr()));
+    const dump = await captureOne(lab, p, 'arp and arp[14:4] = 0x0a630064 and arp[24:4] = 0x0a630064');
     writeFileSync(file, config('eth0'));
     const director = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file, '--json']);
     await director.waitForLine(/tslvs started/, 20_000);
@@ -117,17 +114,11 @@ services:
 `,
     );
     // ICMPv6 type 136 (NA) whose target (bytes 8-23 of the message) is fd99::100.
-    const dump = lab.spawn(p, [
-      'tcpdump',
-      '-i',
-      'eth0',
-      '-n',
-      '-l',
-      '-c',
-      '1',
+    const dump = await captureOne(
+      lab,
+      p,
       'icmp6 and ip6[40] == 136 and ip6[48:4] == 0xfd990000 and ip6[60:4] == 0x00000100',
-    ]);
-    await waitFor('tcpdump to listen', () => /listening on/.test(dump.stderr()));
+    );
     const director = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file, '--json']);
     await director.waitForLine(/tslvs started/, 20_000);
     const line = await dump.waitForLine(/advertisement/, 10_000);
