@@ -308,3 +308,22 @@ services:
   assert.equal(a!.health.timeoutMs, 2000);
   assert.equal(b!.health.intervalMs, 5000);
 });
+
+test('dataplane.answerPing and pingRatePerSec: defaults in packet mode, warnings in proxy mode, bounds checked', () => {
+  const packet = parseYaml('dataplane: { kind: packet, interface: eth0 }\n').config.dataplane;
+  assert.equal(packet.kind === 'packet' && packet.answerPing, true);
+  assert.equal(packet.kind === 'packet' && packet.pingRatePerSec, 0);
+  const set = parseYaml(
+    'dataplane: { kind: packet, interface: eth0, answerPing: false, pingRatePerSec: 50 }\n',
+  ).config.dataplane;
+  assert.deepEqual(set.kind === 'packet' && [set.answerPing, set.pingRatePerSec], [false, 50]);
+  const proxy = parseYaml('dataplane: { answerPing: false }\n');
+  assert.deepEqual(
+    proxy.warnings.map((w) => w.path.join('.')),
+    ['dataplane.answerPing'],
+  );
+  assert.throws(
+    () => parseYaml('dataplane: { kind: packet, interface: eth0, pingRatePerSec: -1 }\n'),
+    /pingRatePerSec/,
+  );
+});
