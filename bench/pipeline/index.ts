@@ -6,11 +6,16 @@
  * single-frame path and the bytes allocated per frame in the steady state (new-space growth). Rates are
  * frames per second of CPU time (see `pass`).
  *
- *   npm run bench -- pipeline [--flows 100000] [--frames 262144] [--reps 5] [--modes dr,nat]
+ *   npm run bench -- pipeline [--flows 100000] [--frames 262144] [--reps 5] [--modes dr,nat] [--cpu N|none]
+ *
+ * The measuring thread is pinned to one CPU (the last, unless `--cpu` says otherwise): "one core" as the
+ * figure means it, and without migrations, which on a small VM moved the median of a run by 20%.
  *   npm run bench -- pipeline --fuzz 1000000      (the test suite's fuzz, at any size)
  */
+import os from 'node:os';
 import v8 from 'node:v8';
 import { adviseHugePages } from '../../src/dataplane/hugepages.js';
+import { pinThreadToCpu } from '../../src/dataplane/packet/sched.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { Balancer } from '../../src/engine/balancer.js';
 import { Forwarding, type ForwardingMethod } from '../../src/engine/forwarding.js';
@@ -336,6 +341,18 @@ function allocPerFrame(env: Env): number {
   return best;
 }
 
+function pinMeasuringThread(args: string[]): void {
+  const i = args.indexOf('--cpu');
+  const want = i >= 0 ? args[i + 1] : String(os.availableParallelism() - 1);
+  if (want === 'none') return;
+  try {
+    pinThreadToCpu(Number(want));
+    console.log(`measuring thread pinned to CPU ${want}`);
+  } catch (e) {
+    console.log(`measuring thread not pinned (${(e as Error).message})`);
+  }
+}
+
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
@@ -356,6 +373,7 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (args.includes('--epoch-clock')) clock = Date.now();
+  pinMeasuringThread(args);
   const flows = arg(args, '--flows', 100_000);
   const perPass = arg(args, '--frames', 262_144);
   const reps = arg(args, '--reps', 5);
