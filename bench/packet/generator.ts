@@ -1,5 +1,5 @@
 /**
- * Builds bench/packet/udpgen.c (and the C forwarding peer, cforward.c) with the system C compiler into a
+ * Builds bench/packet/udpgen.c (and the C forwarding peers, cforward.c and xdpforward.c) with the system C compiler into a
  * temporary directory and runs the generator inside the generator namespace, pinned with taskset. Every
  * run is bounded by a duration and a packet count.
  */
@@ -17,6 +17,8 @@ export interface Generator {
   readonly binary: string;
   /** The C AF_PACKET forwarder (cforward.c), the peer that shows what the rings cost without JavaScript. */
   readonly forwarder: string;
+  /** The same forwarder over AF_XDP (xdpforward.c): what a different I/O layer would lift that ceiling to. */
+  readonly xdpForwarder: string;
   dispose(): void;
 }
 
@@ -39,7 +41,9 @@ export async function buildGenerator(): Promise<Generator | string> {
   const forwarder = join(dir, 'cforward');
   await run([cc, '-O2', '-o', binary, source]);
   await run([cc, '-O2', '-o', forwarder, join(sourceDir, 'cforward.c')]);
-  return { binary, forwarder, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  const xdpForwarder = join(dir, 'xdpforward');
+  await run([cc, '-O2', '-o', xdpForwarder, join(sourceDir, 'xdpforward.c')]);
+  return { binary, forwarder, xdpForwarder, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface Burst {

@@ -3,6 +3,7 @@
  * the generator should aim, and tears down what it set. `packet_dr/nat/tun/fnat` run the real director
  * (the LVS handler: engine + pipeline) with one UDP service forwarding to the sink.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LvsHandlerOptions, LvsStats } from '../../src/dataplane/packet/lvs-protocol.js';
 import { type PacketWorker, PacketWorker as Worker } from '../../src/dataplane/packet/worker.js';
@@ -28,6 +29,8 @@ export interface BenchMode {
   target(t: Topology): { dstIp: string; dstPort: number };
   /** `tools`: the benchmark's compiled C programs (the C forwarding peer uses one). */
   start(t: Topology, tools: Generator): Promise<RunningMode>;
+  /** A peer this kernel may not support (AF_XDP): when it cannot start, the mode is reported as skipped. */
+  optional?: boolean;
 }
 
 /** Nice value for the generator and ksoftirqd (see index.ts). */
@@ -82,50 +85,121 @@ const undoDropIngress = (t: Topology) =>
   t.lab.exec(t.dir, ['nft', 'delete', 'table', 'netdev', 'tlbenchpkt']);
 
 /**
- * The peer for the user-space modes: cforward.c, the raw forward in C over the same TPACKET_V2 ring
- * geometry, pinned and prioritised as the worker is. What it reaches is AF_PACKET's own ceiling on this
- * kernel; the gap between it and packet_raw_forward is what the JavaScript worker costs.
+ * A C forwarding peer (`binary` of the built tools) that takes every frame on the director's input and
+ * sends it out of its output, MACs rewritten, pinned and prioritised as the worker is.
  */
-const cForward: BenchMode = {
+interface CPeerSpec {
+  name: string;
+  title: string;
+  binary: (tools: Generator) => string;
+  /** Drop at the director's ingress after the AF_PACKET taps (the kernel must not forward too). */
+  ingressDrop: boolean;
+  /** Run the input interface's NAPI as threads on the director's CPU (pinNapiThreads). */
+  napiThreads: boolean;
+  optional: boolean;
+}
+
+function cPeer({ name, title, binary, ingressDrop, napiThreads, optional }: CPeerSpec): BenchMode {
+  return {
+    name,
+    title,
+    optional,
+    target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
+    async start(t, tools) {
+      await forwarding(t, false);
+      if (ingressDrop) await dropIngress(t);
+      const undo = async () => {
+        if (ingressDrop) await undoDropIngress(t);
+      };
+      const argv = ['chrt', '-f', String(REALTIME_PRIORITY), 'taskset', '-c', String(t.directorCpu)];
+      const proc = t.lab.spawn(t.dir, [
+        ...argv,
+        binary(tools),
+        t.dirIn,
+        t.dirOut,
+        t.sinkMac,
+        t.dirOutMac,
+        '120',
+      ]);
+      try {
+        await proc.waitForLine(/^ready$/, 10_000);
+      } catch (err) {
+        await proc.stop();
+        await undo();
+        throw new Error(`${name} did not start: ${proc.stderr()}`, { cause: err });
+      }
+      const napi = napiThreads ? await pinNapiThreads(t, t.dirIn) : [];
+      return {
+        threads: () => [proc.pid, ...napi],
+        details: () => ({}),
+        // Its counts come with its exit.
+        async finalDetails(): Promise<Record<string, number>> {
+          await proc.stop();
+          const m = /forwarded (\d+) rx (\d+) drops (\d+)/.exec(proc.lines.at(-1) ?? '');
+          return m ? { forwarded: Number(m[1]), rx: Number(m[2]), 'kernel ring drops': Number(m[3]) } : {};
+        },
+        async stop() {
+          await proc.stop();
+          await undo();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Turns the NAPI of `ifname` (in the director's namespace) into kernel threads and pins them, at the
+ * worker's priority, to the director's CPU. veth runs an XDP program in its NAPI poll, which otherwise
+ * runs as softirq on the CPU that sent the frame: the generator's. A NIC would run it on the director's
+ * CPU (its interrupt's); the threads put it there and let its time be counted as the director's.
+ */
+async function pinNapiThreads(t: Topology, ifname: string): Promise<number[]> {
+  await t.lab.exec(t.dir, ['tee', `/sys/class/net/${ifname}/threaded`], { input: '1\n' });
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (!comm.startsWith(`napi/${ifname}-`)) continue;
+    pids.push(Number(d));
+    await t.lab.exec(null, ['taskset', '-pc', String(t.directorCpu), d]);
+    await t.lab.exec(null, ['chrt', '-f', '-p', String(REALTIME_PRIORITY), d]);
+  }
+  if (pids.length === 0) throw new Error(`no NAPI thread appeared for ${ifname}`);
+  return pids;
+}
+
+/**
+ * The peer for the user-space modes: cforward.c, the raw forward in C over the same TPACKET_V2 ring
+ * geometry. What it reaches is AF_PACKET's own ceiling on this kernel; the gap between it and
+ * packet_raw_forward is what the JavaScript worker costs.
+ */
+const cForward = cPeer({
   name: 'afpacket_c_forward',
   title: 'C forwarder over the same AF_PACKET rings (the ceiling of the ring I/O itself)',
-  target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
-  async start(t, tools) {
-    await forwarding(t, false);
-    await dropIngress(t);
-    const argv = ['chrt', '-f', String(REALTIME_PRIORITY), 'taskset', '-c', String(t.directorCpu)];
-    const proc = t.lab.spawn(t.dir, [
-      ...argv,
-      tools.forwarder,
-      t.dirIn,
-      t.dirOut,
-      t.sinkMac,
-      t.dirOutMac,
-      '120',
-    ]);
-    try {
-      await proc.waitForLine(/^ready$/, 10_000);
-    } catch (err) {
-      await proc.stop();
-      await undoDropIngress(t);
-      throw new Error(`cforward did not start: ${proc.stderr()}`, { cause: err });
-    }
-    return {
-      threads: () => [proc.pid],
-      details: () => ({}),
-      // Its counts come with its exit.
-      async finalDetails(): Promise<Record<string, number>> {
-        await proc.stop();
-        const m = /forwarded (\d+) rx (\d+) drops (\d+)/.exec(proc.lines.at(-1) ?? '');
-        return m ? { forwarded: Number(m[1]), rx: Number(m[2]), 'kernel ring drops': Number(m[3]) } : {};
-      },
-      async stop() {
-        await proc.stop();
-        await undoDropIngress(t);
-      },
-    };
-  },
-};
+  binary: (tools) => tools.forwarder,
+  ingressDrop: true,
+  napiThreads: false,
+  optional: false,
+});
+
+/**
+ * The same C forward over AF_XDP (xdpforward.c: an XDP program redirects every frame of the input to an
+ * AF_XDP socket in copy mode; a second one sends). XDP takes the frames before the stack, so no ingress
+ * drop is needed. It measures what an AF_XDP I/O layer would give the worker here, before building one.
+ */
+const xdpForward = cPeer({
+  name: 'afxdp_c_forward',
+  title: 'C forwarder over AF_XDP sockets (copy mode), the candidate I/O layer',
+  binary: (tools) => tools.xdpForwarder,
+  ingressDrop: false,
+  napiThreads: true,
+  optional: true,
+});
 
 export interface PacketModeSpec {
   name: string;
@@ -273,6 +347,7 @@ export const MODES: readonly BenchMode[] = [
   kernelRoute,
   kernelDnat,
   cForward,
+  xdpForward,
   packetMode({
     name: 'packet_raw_forward',
     title: 'tslvs worker, forward-to (raw copy in -> out)',
