@@ -108,8 +108,14 @@ function cPeer({ name, title, binary, ingressDrop, napiThreads, optional }: CPee
     async start(t, tools) {
       await forwarding(t, false);
       if (ingressDrop) await dropIngress(t);
+      // The later modes get the interface as they would have without this one. (Once the XDP program
+      // is gone veth has no NAPI and refuses the write: nothing is left to undo then.)
       const undo = async () => {
         if (ingressDrop) await undoDropIngress(t);
+        if (napiThreads) {
+          const path = `/sys/class/net/${t.dirIn}/threaded`;
+          await t.lab.exec(t.dir, ['tee', path], { input: '0\n', allowFailure: true });
+        }
       };
       const argv = ['chrt', '-f', String(REALTIME_PRIORITY), 'taskset', '-c', String(t.directorCpu)];
       const proc = t.lab.spawn(t.dir, [
