@@ -1,0 +1,158 @@
+/**
+ * The XDP fast path's program and its session map layout. The pipeline stays the director: it schedules,
+ * tracks state and decides. Once a session's packets are plain header rewrites (an established TCP
+ * connection or a UDP flow, IPv4, no header insertion and no sequence translation), the data plane copies
+ * what the pipeline did to one packet into the map, and this program applies the same rewrite to the rest
+ * of that direction of the session in the driver, before any socket buffer exists: the idea of DPVS's
+ * flow offload and of the kernel's nf_flowtable, done as Katran does it (one map lookup per packet).
+ *
+ * Per packet: untagged Ethernet, IPv4 without options or fragments, TTL above 1, lengths consistent,
+ * TCP without SYN/FIN/RST (state changes stay with the pipeline) or UDP; then the session map by
+ * (saddr, daddr, sport, dport, proto). A hit decrements the TTL, writes the new addresses and ports,
+ * updates both checksums by the precomputed RFC 1624 deltas (a zero UDP checksum stays zero), sets the
+ * MACs, counts, stamps the time, and sends the frame out (XDP_TX on the same interface, bpf_redirect to
+ * another). Everything else goes on (XDP_PASS) to the kernel and the AF_PACKET ring, i.e. to the pipeline.
+ * Checksums are updated, not verified: a corrupt segment stays corrupt and its receiver drops it, as with
+ * IPVS, which does not verify on forward either.
+ */
+import { FP, Program, type Reg, Size } from './asm.js';
+
+/** Session key: addresses and ports exactly as on the wire, then the protocol. */
+export const KEY = Object.freeze({ SADDR: 0, DADDR: 4, SPORT: 8, DPORT: 10, PROTO: 12, LEN: 16 });
+
+/** Session value. Addresses, ports and MACs as on the wire; counters native-endian u64. */
+export const VAL = Object.freeze({
+  FLAGS: 0,
+  IFINDEX: 4,
+  DMAC: 8,
+  SMAC: 14,
+  SADDR: 20,
+  DADDR: 24,
+  SPORT: 28,
+  DPORT: 30,
+  /** Unfolded ones'-complement sum added to the IPv4 header checksum (address and TTL changes). */
+  IP_DELTA: 32,
+  /** The same for the TCP/UDP checksum (pseudo-header addresses and ports). */
+  L4_DELTA: 36,
+  PACKETS: 40,
+  BYTES: 48,
+  LAST_NS: 56,
+  LEN: 64,
+});
+
+/** VAL.FLAGS: addresses/ports are rewritten (NAT, Full-NAT); without it only MACs and TTL change (DR). */
+export const REWRITE = 1;
+/** VAL.FLAGS: the TTL is decremented (the pipeline's decrementTtl policy). */
+export const DEC_TTL = 2;
+
+const ETH = 14;
+const IP = ETH;
+const L4 = ETH + 20;
+const HELPER_MAP_LOOKUP = 1;
+const HELPER_KTIME = 5;
+const HELPER_REDIRECT = 23;
+const XDP_PASS = 2;
+const XDP_TX = 3;
+
+// Registers: r6 ctx, r7 session value, r8 packet start, r9 packet end (callee-saved across helpers).
+const CTX: Reg = 6;
+const VALUE: Reg = 7;
+const DATA: Reg = 8;
+const END: Reg = 9;
+
+/** The program for session map `sessionsFd`. */
+export function fastPathProgram(sessionsFd: number): Program {
+  const p = new Program();
+  p.movReg(CTX, 1);
+  p.load(Size.W, DATA, CTX, 0);
+  p.load(Size.W, END, CTX, 4);
+  needBytes(p, L4 + 8);
+  p.load(Size.H, 2, DATA, 12).jmp('jne', 2, 0x0008, 'pass'); // EtherType IPv4 (read little-endian)
+  p.load(Size.B, 2, DATA, IP).jmp('jne', 2, 0x45, 'pass'); // version 4, no options
+  p.load(Size.H, 2, DATA, IP + 6)
+    .alu('and', 2, 0xff3f)
+    .jmp('jne', 2, 0, 'pass'); // MF, offset
+  p.load(Size.B, 2, DATA, IP + 8).jmp('jle', 2, 1, 'pass'); // TTL: time exceeded is the pipeline's
+  // The IP total length must fit the frame (Ethernet padding may follow it).
+  p.load(Size.H, 3, DATA, IP + 2).toBe(3, 16);
+  p.jmp('jlt', 3, 28, 'pass');
+  p.movReg(4, DATA).alu('add', 4, IP).aluReg('add', 4, 3).jmpReg('jgt', 4, END, 'pass');
+  p.load(Size.B, 5, DATA, IP + 9);
+  p.jmp('jeq', 5, 6, 'tcp').jmp('jne', 5, 17, 'pass');
+  // UDP: its length must be the IP payload's.
+  p.load(Size.H, 2, DATA, L4 + 4).toBe(2, 16);
+  p.movReg(4, 3).alu('sub', 4, 20).jmpReg('jne', 2, 4, 'pass');
+  p.goto('key');
+  p.label('tcp');
+  needBytes(p, L4 + 20);
+  p.load(Size.B, 2, DATA, L4 + 12)
+    .alu('rsh', 2, 4)
+    .jmp('jlt', 2, 5, 'pass');
+  p.alu('lsh', 2, 2).movReg(4, 3).alu('sub', 4, 20).jmpReg('jgt', 2, 4, 'pass');
+  p.load(Size.B, 2, DATA, L4 + 13)
+    .alu('and', 2, 0x07)
+    .jmp('jne', 2, 0, 'pass'); // FIN, SYN, RST
+  p.label('key');
+  p.load(Size.W, 2, DATA, IP + 12).store(Size.W, FP, -16 + KEY.SADDR, 2);
+  p.load(Size.W, 2, DATA, IP + 16).store(Size.W, FP, -16 + KEY.DADDR, 2);
+  p.load(Size.W, 2, DATA, L4).store(Size.W, FP, -16 + KEY.SPORT, 2);
+  p.store(Size.W, FP, -16 + KEY.PROTO, 5);
+  p.loadMapFd(1, sessionsFd).movReg(2, FP).alu('add', 2, -16).call(HELPER_MAP_LOOKUP);
+  p.jmp('jeq', 0, 0, 'pass');
+  p.movReg(VALUE, 0);
+  // Two bodies, one per protocol, so that each knows its own header is in bounds.
+  p.load(Size.B, 5, DATA, IP + 9).jmp('jeq', 5, 17, 'udp');
+  needBytes(p, L4 + 20);
+  forward(p, L4 + 16, 'tcp');
+  p.label('udp');
+  forward(p, L4 + 6, 'udp');
+  p.label('pass').mov(0, XDP_PASS).exit();
+  return p;
+}
+
+/** if (data + n > data_end) goto pass. */
+function needBytes(p: Program, n: number): void {
+  p.movReg(2, DATA).alu('add', 2, n).jmpReg('jgt', 2, END, 'pass');
+}
+
+/** Counts, rewrites and sends one packet whose session value is in VALUE; `csumOff`: its L4 checksum. */
+function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
+  const udp = id === 'udp';
+  p.mov(1, 1).atomicAdd(Size.DW, VALUE, VAL.PACKETS, 1);
+  p.movReg(1, END).aluReg('sub', 1, DATA).atomicAdd(Size.DW, VALUE, VAL.BYTES, 1);
+  p.call(HELPER_KTIME).store(Size.DW, VALUE, VAL.LAST_NS, 0);
+  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `ttl${id}`);
+  p.load(Size.B, 2, DATA, IP + 8)
+    .alu('sub', 2, 1)
+    .store(Size.B, DATA, IP + 8, 2);
+  p.label(`ttl${id}`);
+  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, REWRITE).jmp('jeq', 2, 0, `macs${id}`);
+  p.load(Size.W, 2, VALUE, VAL.SADDR).store(Size.W, DATA, IP + 12, 2);
+  p.load(Size.W, 2, VALUE, VAL.DADDR).store(Size.W, DATA, IP + 16, 2);
+  p.load(Size.W, 2, VALUE, VAL.SPORT).store(Size.W, DATA, L4, 2);
+  p.load(Size.H, 2, DATA, csumOff);
+  if (udp) p.jmp('jeq', 2, 0, `macs${id}`); // no checksum: none to update
+  p.load(Size.W, 3, VALUE, VAL.L4_DELTA);
+  updateChecksum(p, csumOff, udp, `l4${id}`);
+  p.label(`macs${id}`);
+  p.load(Size.H, 2, DATA, IP + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);
+  updateChecksum(p, IP + 10, false, `ip${id}`);
+  p.load(Size.W, 2, VALUE, VAL.DMAC).store(Size.W, DATA, 0, 2);
+  p.load(Size.W, 2, VALUE, VAL.DMAC + 4).store(Size.W, DATA, 4, 2);
+  p.load(Size.W, 2, VALUE, VAL.DMAC + 8).store(Size.W, DATA, 8, 2);
+  p.load(Size.W, 1, VALUE, VAL.IFINDEX).load(Size.W, 2, CTX, 12); // ctx->ingress_ifindex
+  p.jmpReg('jne', 1, 2, `redirect${id}`).mov(0, XDP_TX).exit();
+  p.label(`redirect${id}`).mov(2, 0).call(HELPER_REDIRECT).exit();
+}
+
+/**
+ * Checksum field at `off` (its current value in r2 as loaded, little-endian) += delta in r3 (RFC 1624
+ * eqn. 3: HC' = ~(~HC + delta), delta already summed over ~m + m'). A UDP result of zero is sent as 0xFFFF.
+ */
+function updateChecksum(p: Program, off: number, udp: boolean, tag: string): void {
+  p.toBe(2, 16).alu('xor', 2, 0xffff).aluReg('add', 2, 3);
+  for (let i = 0; i < 3; i++) p.movReg(4, 2).alu('rsh', 4, 16).alu('and', 2, 0xffff).aluReg('add', 2, 4);
+  p.alu('xor', 2, 0xffff);
+  if (udp) p.jmp('jne', 2, 0, `nonzero_${tag}`).mov(2, 0xffff).label(`nonzero_${tag}`);
+  p.toBe(2, 16).store(Size.H, DATA, off, 2);
+}

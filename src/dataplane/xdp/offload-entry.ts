@@ -1,0 +1,144 @@
+/**
+ * Turns one packet the pipeline forwarded (its input frame and the frame it sent) into a fast-path session
+ * entry, or says why that direction of the session cannot be offloaded. The entry is not derived from the
+ * forwarding method: it is read off what the pipeline did, and accepted only when that was a pure header
+ * rewrite the program reproduces exactly. Every byte other than the MACs, TTL, addresses, ports and the two
+ * checksums must be equal, and the checksums the program would compute must be the ones the pipeline wrote
+ * (RFC 1624 updates are linear, so what holds for this packet holds for every later one of the session).
+ */
+import { DEC_TTL, KEY, REWRITE, VAL } from './fastpath-prog.js';
+
+export const NotOffloadable = Object.freeze({
+  NOT_IPV4: 1,
+  IP_OPTIONS_OR_FRAGMENT: 2,
+  NOT_TCP_OR_UDP: 3,
+  LENGTH_CHANGED: 4,
+  HEADER_CHANGED: 5,
+  PAYLOAD_CHANGED: 6,
+  TTL_CHANGED: 7,
+  CHECKSUM_MISMATCH: 8,
+  TCP_CONTROL: 9,
+});
+
+const IP = 14;
+const L4 = 34;
+
+function u16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** Sum of ~old + new over the 16-bit words at `off`..`off+n` that differ (RFC 1624 eqn. 3 terms). */
+function wordDelta(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): number {
+  let d = 0;
+  for (let i = 0; i < n; i += 2) {
+    const o = u16(a, ao + i);
+    const v = u16(b, bo + i);
+    if (o !== v) d += (~o & 0xffff) + v;
+  }
+  return d;
+}
+
+/** The checksum the program computes from `old` and `delta` (fastpath-prog.ts updateChecksum). */
+export function applyDelta(old: number, delta: number, udp: boolean): number {
+  let s = (~old & 0xffff) + delta;
+  for (let i = 0; i < 3; i++) s = (s & 0xffff) + (s >>> 16);
+  const c = ~s & 0xffff;
+  return udp && c === 0 ? 0xffff : c;
+}
+
+/**
+ * Fills `key` (KEY.LEN bytes) and `value` (VAL.LEN bytes, counters zero) for frames `inp`/`out` (Ethernet
+ * at `io`/`oo`, untagged) sent out of interface `ifindex`. Returns 0, or a NotOffloadable reason.
+ */
+export function offloadEntry(
+  inp: Uint8Array,
+  io: number,
+  inLen: number,
+  out: Uint8Array,
+  oo: number,
+  outLen: number,
+  ifindex: number,
+  key: Uint8Array,
+  value: Uint8Array,
+): number {
+  if (inLen < L4 + 8 || outLen < L4 + 8) return NotOffloadable.NOT_IPV4;
+  if (u16(inp, io + 12) !== 0x0800 || u16(out, oo + 12) !== 0x0800) return NotOffloadable.NOT_IPV4;
+  if (inp[io + IP] !== 0x45 || out[oo + IP] !== 0x45 || (u16(inp, io + IP + 6) & 0x3fff) !== 0)
+    return NotOffloadable.IP_OPTIONS_OR_FRAGMENT;
+  const proto = inp[io + IP + 9]!;
+  if (proto !== 6 && proto !== 17) return NotOffloadable.NOT_TCP_OR_UDP;
+  const total = u16(inp, io + IP + 2);
+  if (total !== u16(out, oo + IP + 2) || total + IP > inLen || total + IP > outLen || total < 28)
+    return NotOffloadable.LENGTH_CHANGED;
+  // TOS, identification, flags/offset, protocol: unchanged.
+  if (
+    inp[io + IP + 1] !== out[oo + IP + 1] ||
+    !same(inp, io + IP + 4, out, oo + IP + 4, 4) ||
+    inp[io + IP + 9] !== out[oo + IP + 9]
+  )
+    return NotOffloadable.HEADER_CHANGED;
+  const ttlIn = inp[io + IP + 8]!;
+  const ttlOut = out[oo + IP + 8]!;
+  if (ttlOut !== ttlIn && ttlOut !== ttlIn - 1) return NotOffloadable.TTL_CHANGED;
+  const udp = proto === 17;
+  let l4h = 8;
+  if (udp) {
+    if (u16(inp, io + L4 + 4) !== total - 20 || u16(out, oo + L4 + 4) !== total - 20)
+      return NotOffloadable.LENGTH_CHANGED;
+  } else {
+    if (total < 40) return NotOffloadable.LENGTH_CHANGED;
+    l4h = (inp[io + L4 + 12]! >>> 4) << 2;
+    if (l4h < 20 || l4h > total - 20) return NotOffloadable.LENGTH_CHANGED;
+    if (inp[io + L4 + 13]! & 0x07) return NotOffloadable.TCP_CONTROL;
+    // Sequence, acknowledgment, offset, flags, window, urgent pointer, options.
+    if (
+      !same(inp, io + L4 + 4, out, oo + L4 + 4, 12) ||
+      !same(inp, io + L4 + 18, out, oo + L4 + 18, l4h - 18)
+    )
+      return NotOffloadable.HEADER_CHANGED;
+  }
+  if (!same(inp, io + L4 + l4h, out, oo + L4 + l4h, total - 20 - l4h)) return NotOffloadable.PAYLOAD_CHANGED;
+  // What changed: addresses (IP header and pseudo-header), ports (L4 only), TTL (IP header only).
+  const addrDelta = wordDelta(inp, io + IP + 12, out, oo + IP + 12, 8);
+  const portDelta = wordDelta(inp, io + L4, out, oo + L4, 4);
+  const dec = ttlOut !== ttlIn;
+  const ipDelta = addrDelta + (dec ? 0xfeff : 0);
+  const l4Delta = addrDelta + portDelta;
+  const ipCsum = applyDelta(u16(inp, io + IP + 10), ipDelta, false);
+  if (ipCsum !== u16(out, oo + IP + 10)) return NotOffloadable.CHECKSUM_MISMATCH;
+  const rewrite = addrDelta !== 0 || portDelta !== 0;
+  const csumOff = udp ? 6 : 16;
+  const l4In = u16(inp, io + L4 + csumOff);
+  if (rewrite) {
+    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta, udp);
+    if (want !== u16(out, oo + L4 + csumOff)) return NotOffloadable.CHECKSUM_MISMATCH;
+  } else if (l4In !== u16(out, oo + L4 + csumOff)) {
+    return NotOffloadable.CHECKSUM_MISMATCH;
+  }
+  key.fill(0);
+  for (let i = 0; i < 8; i++) key[KEY.SADDR + i] = inp[io + IP + 12 + i]!;
+  for (let i = 0; i < 4; i++) key[KEY.SPORT + i] = inp[io + L4 + i]!;
+  key[KEY.PROTO] = proto;
+  value.fill(0);
+  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0);
+  putU32le(value, VAL.IFINDEX, ifindex);
+  for (let i = 0; i < 12; i++) value[VAL.DMAC + i] = out[oo + i]!;
+  for (let i = 0; i < 8; i++) value[VAL.SADDR + i] = out[oo + IP + 12 + i]!;
+  for (let i = 0; i < 4; i++) value[VAL.SPORT + i] = out[oo + L4 + i]!;
+  putU32le(value, VAL.IP_DELTA, ipDelta);
+  putU32le(value, VAL.L4_DELTA, l4Delta);
+  return 0;
+}
+
+/** Map values hold native-endian (little-endian on every host this runs on) integers. */
+function putU32le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}

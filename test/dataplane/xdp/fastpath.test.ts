@@ -1,0 +1,274 @@
+/**
+ * The XDP fast path against the pipeline's scapy fixtures (test/fixtures/pipeline/scenarios.json, made
+ * independently of this code): for every forwarded step whose input/output pair `offloadEntry` accepts,
+ * the program, loaded into this kernel and run on the same input by BPF_PROG_TEST_RUN with that entry in
+ * its map, must produce exactly the expected frame, with XDP_TX when it leaves by the interface it came in
+ * on and XDP_REDIRECT otherwise. Then what it must leave to the pipeline: control segments, TTL 1, IP
+ * options, fragments, truncation, misses.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
+import { Bpf, MapType, ProgType, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
+import { fastPathProgram, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
+import { parseIp } from '../../../src/engine/addr.js';
+import { Balancer } from '../../../src/engine/balancer.js';
+import { Forwarding } from '../../../src/engine/forwarding.js';
+import { MutableFrame, Pipeline, Verdict } from '../../../src/engine/pipeline/index.js';
+import { newFlowKey } from '../../../src/engine/schedulers/scheduler.js';
+import {
+  fromHex,
+  loadScenarios,
+  RecordingSink,
+  type SentFrame,
+  toHex,
+} from '../../engine/pipeline/harness.js';
+import { rootSkipReason } from '../../helpers/env.js';
+
+const skip = rootSkipReason();
+
+interface Step {
+  desc: string;
+  in: { port: number; hex: string; status: number; tci: number; vnet: unknown };
+  verdict: string;
+  out: { port: number; hex: string; vnet: unknown }[];
+}
+
+const { scenarios } = loadScenarios() as { scenarios: { name: string; steps: Step[] }[] };
+
+/** Fixture port i is interface index 1 (the loopback device, which test runs may name) when it is the input's. */
+const LO = 1;
+const ifindexOf = (port: number, inPort: number) => (port === inPort ? LO : 100 + port);
+
+describe('XDP fast path', { skip: skip ?? false }, () => {
+  let bpf: Bpf;
+  let map = -1;
+  let prog = -1;
+  const key = new Uint8Array(KEY.LEN);
+  const value = new Uint8Array(VAL.LEN);
+  const stored = new Uint8Array(VAL.LEN);
+
+  before(() => {
+    bpf = new Bpf();
+    map = bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, 1024, 'tslvs_test');
+    prog = bpf.progLoad(ProgType.XDP, fastPathProgram(map).bytes(), 'tslvs_test');
+  });
+  after(() => {
+    bpf.close(prog);
+    bpf.close(map);
+    bpf.dispose();
+  });
+
+  /** The entry for a fixture step, installed; null with the reason when refused. */
+  function install(s: Step): number {
+    const inp = fromHex(s.in.hex);
+    const out = fromHex(s.out[0]!.hex);
+    const r = offloadEntry(
+      inp,
+      0,
+      inp.length,
+      out,
+      0,
+      out.length,
+      ifindexOf(s.out[0]!.port, s.in.port),
+      key,
+      value,
+    );
+    if (r === 0) bpf.mapUpdate(map, key, value);
+    return r;
+  }
+
+  test('reproduces every offloadable forwarded step of the fixtures byte for byte', () => {
+    const accepted = new Map<string, number>();
+    const refused = new Map<number, number>();
+    for (const sc of scenarios) {
+      for (const s of sc.steps) {
+        if (s.verdict !== 'forward' || s.out.length !== 1 || s.in.vnet || s.out[0]!.vnet || s.in.tci)
+          continue;
+        const r = install(s);
+        if (r !== 0) {
+          refused.set(r, (refused.get(r) ?? 0) + 1);
+          continue;
+        }
+        const where = `${sc.name} / ${s.desc}`;
+        const { action, output } = bpf.testRun(prog, fromHex(s.in.hex), LO);
+        const want = s.out[0]!.port === s.in.port ? XdpAction.TX : XdpAction.REDIRECT;
+        assert.equal(action, want, `${where}: action`);
+        assert.equal(toHex(output), s.out[0]!.hex, `${where}: frame`);
+        assert.ok(bpf.mapLookup(map, key, stored));
+        const packets = Number(new DataView(stored.buffer).getBigUint64(VAL.PACKETS, true));
+        assert.ok(packets >= 1, `${where}: counted`);
+        bpf.mapDelete(map, key);
+        const mode = sc.name.split(/[ :]/)[0]!;
+        accepted.set(mode, (accepted.get(mode) ?? 0) + 1);
+      }
+    }
+    // Every forwarding method has offloadable steps in the fixtures, and what is refused is refused for
+    // the reasons that must hold (SYN/FIN/RST, TOA or PROXY insertion, sequence translation, IPv6...).
+    // (The fixtures' Full-NAT real servers sit behind a VLAN, which the program leaves alone: Full-NAT is
+    // covered by the equivalence test below.)
+    for (const mode of ['dr', 'nat'])
+      assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
+    assert.ok((refused.get(NotOffloadable.TCP_CONTROL) ?? 0) > 0);
+    assert.ok((refused.get(NotOffloadable.NOT_IPV4) ?? 0) > 0);
+  });
+
+  /** A forwarded established-TCP step of the fixtures (input with an entry installed), for mutations. */
+  function tcpDataStep(prefix: string): Step {
+    for (const sc of scenarios) {
+      if (!sc.name.startsWith(prefix)) continue;
+      for (const s of sc.steps) {
+        if (s.verdict !== 'forward' || s.out.length !== 1 || s.in.vnet || s.out[0]!.vnet) continue;
+        const inp = fromHex(s.in.hex);
+        if (inp[23] === 6 && install(s) === 0) return s;
+      }
+    }
+    throw new Error(`no offloadable TCP step in ${prefix} scenarios`);
+  }
+
+  test('leaves control segments, TTL 1, options, fragments, truncated frames and misses to the pipeline', () => {
+    const s = tcpDataStep('nat');
+    const base = fromHex(s.in.hex);
+    const cases: [string, (f: Uint8Array) => Uint8Array][] = [
+      ['SYN', (f) => ((f[47]! |= 0x02), f)],
+      ['FIN', (f) => ((f[47]! |= 0x01), f)],
+      ['RST', (f) => ((f[47]! |= 0x04), f)],
+      ['TTL 1', (f) => ((f[22] = 1), f)],
+      ['IP options', (f) => ((f[14] = 0x46), f)],
+      ['more fragments', (f) => ((f[20]! |= 0x20), f)],
+      ['fragment offset', (f) => ((f[21] = 1), f)],
+      ['truncated below the IP total length', (f) => f.slice(0, f.length - 1)],
+      ['truncated TCP header', (f) => f.slice(0, 50)],
+      ['not IPv4', (f) => ((f[12] = 0x86), (f[13] = 0xdd), f)],
+      ['another flow', (f) => ((f[35]! ^= 1), f)],
+      ['data offset below 5', (f) => ((f[46] = 0x40), f)],
+    ];
+    for (const [name, mutate] of cases) {
+      const f = mutate(base.slice());
+      const { action, output } = bpf.testRun(prog, f, LO);
+      assert.equal(action, XdpAction.PASS, name);
+      assert.equal(toHex(output), toHex(f), `${name}: frame untouched`);
+    }
+    // The unmutated frame still goes the fast way (the entry was there all along).
+    assert.notEqual(bpf.testRun(prog, base, LO).action, XdpAction.PASS);
+    bpf.mapDelete(map, key);
+  });
+
+  test('later segments of a session get from the program what the pipeline gives them (DR, NAT, Full-NAT)', () => {
+    for (const mode of ['dr', 'nat', 'fnat'] as const) {
+      const d = director(mode);
+      const seg = (from: 'client' | 'rs', seq: number, flags = 0x18, payload = 40) => {
+        const f = new Uint8Array(256);
+        const c = from === 'client';
+        const len = writeTcpFrame(f, 0, {
+          srcMac: c ? GW : RS_MAC,
+          dstMac: D0,
+          src: c ? CLIENT : d.rs,
+          dst: c ? VIP : d.back,
+          sport: c ? 40000 : d.rsPort,
+          dport: c ? 80 : d.backPort,
+          seq,
+          ack: 1,
+          flags,
+          payload,
+          options: TS_OPTIONS,
+        });
+        return f.slice(0, len);
+      };
+      d.forward(seg('client', 1000, 0x02, 0));
+      const sides: ('client' | 'rs')[] = mode === 'dr' ? ['client'] : ['client', 'rs'];
+      if (mode !== 'dr') {
+        d.forward(seg('rs', 5000, 0x12, 0));
+        d.forward(seg('client', 1001, 0x10, 0));
+        d.forward(seg('rs', 5001, 0x10, 0)); // Full-NAT: TOA stops once the real server has answered
+      }
+      for (const side of sides) {
+        const first = seg(side, 2000);
+        const out1 = d.forward(first);
+        assert.equal(
+          offloadEntry(first, 0, first.length, out1, 0, out1.length, LO, key, value),
+          0,
+          `${mode} ${side}`,
+        );
+        bpf.mapUpdate(map, key, value);
+        for (const [seq, payload] of [
+          [2040, 100],
+          [9999, 7],
+          [2140, 0],
+        ] as const) {
+          const later = seg(side, seq, 0x10, payload);
+          const want = d.forward(later);
+          const { action, output } = bpf.testRun(prog, later, LO);
+          assert.equal(action, XdpAction.TX, `${mode} ${side} seq ${seq}`);
+          assert.equal(toHex(output), toHex(want), `${mode} ${side} seq ${seq}: the pipeline's frame`);
+        }
+        bpf.mapDelete(map, key);
+      }
+    }
+  });
+});
+
+const D0 = 0x0200_0000_0d00;
+const GW = 0x0200_0000_0ffe;
+const RS_MAC = 0x0200_0000_0a0a;
+const VIP = parseIp('198.51.100.10').words[0];
+const CLIENT = parseIp('192.0.2.77').words[0];
+
+/** A one-interface director with one TCP service to one real server, as the fixtures' topology has it. */
+function director(mode: 'dr' | 'nat' | 'fnat') {
+  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [parseIp('10.0.0.200')] });
+  const forwarding = mode === 'dr' ? Forwarding.DR : mode === 'nat' ? Forwarding.NAT : Forwarding.FNAT;
+  const svc = b.services.add({
+    name: mode,
+    protocol: 'tcp',
+    address: parseIp('198.51.100.10'),
+    port: 80,
+    scheduler: 'rr',
+    forwarding,
+  });
+  svc.addDest({ address: parseIp('10.0.0.10'), port: mode === 'dr' ? 80 : 8080, weight: 1 });
+  const log: SentFrame[] = [];
+  const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
+    interfaces: [
+      {
+        mac: D0,
+        addresses: [
+          { address: parseIp('10.0.0.1'), prefixLen: 24 },
+          { address: parseIp('203.0.113.1'), prefixLen: 24 },
+        ],
+      },
+    ],
+    routes: [{ prefix: parseIp('0.0.0.0'), prefixLen: 0, via: parseIp('203.0.113.254'), iface: 0 }],
+    staticNeighbours: [
+      { address: parseIp('203.0.113.254'), mac: GW },
+      { address: parseIp('10.0.0.10'), mac: RS_MAC },
+    ],
+  });
+  const frame = new MutableFrame();
+  let now = 1000;
+  return {
+    rs: parseIp('10.0.0.10').words[0],
+    rsPort: mode === 'dr' ? 80 : 8080,
+    get back(): number {
+      return mode === 'fnat' ? parseIp('10.0.0.200').words[0] : CLIENT;
+    },
+    get backPort(): number {
+      if (mode !== 'fnat') return 40000;
+      const k = newFlowKey();
+      k.saddr[0] = CLIENT;
+      k.daddr[0] = VIP;
+      k.sport = 40000;
+      k.dport = 80;
+      return b.conns.lport(b.conns.lookupIn(k, now));
+    },
+    /** The pipeline's one output frame for `f` (which must be forwarded). */
+    forward(f: Uint8Array): Uint8Array {
+      log.length = 0;
+      const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
+      assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
+      assert.equal(log.length, 1);
+      return log[0]!.bytes;
+    },
+  };
+}
