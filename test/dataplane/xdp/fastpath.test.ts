@@ -108,8 +108,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     // the reasons that must hold (SYN/FIN/RST, TOA or PROXY insertion, sequence translation, IPv6...).
     // (The fixtures' Full-NAT real servers sit behind a VLAN, which the program leaves alone: Full-NAT is
     // covered by the equivalence test below.)
-    for (const mode of ['dr', 'nat'])
-      assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
+    for (const mode of ['dr', 'nat']) assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
     assert.ok((refused.get(NotOffloadable.TCP_CONTROL) ?? 0) > 0);
     assert.ok((refused.get(NotOffloadable.NOT_IPV4) ?? 0) > 0);
   });
@@ -130,19 +129,21 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
   test('leaves control segments, TTL 1, options, fragments, truncated frames and misses to the pipeline', () => {
     const s = tcpDataStep('nat');
     const base = fromHex(s.in.hex);
+    const put = (i: number, v: number) => (f: Uint8Array) => f.fill(v, i, i + 1);
+    const or = (i: number, v: number) => (f: Uint8Array) => f.fill(f[i]! | v, i, i + 1);
     const cases: [string, (f: Uint8Array) => Uint8Array][] = [
-      ['SYN', (f) => ((f[47]! |= 0x02), f)],
-      ['FIN', (f) => ((f[47]! |= 0x01), f)],
-      ['RST', (f) => ((f[47]! |= 0x04), f)],
-      ['TTL 1', (f) => ((f[22] = 1), f)],
-      ['IP options', (f) => ((f[14] = 0x46), f)],
-      ['more fragments', (f) => ((f[20]! |= 0x20), f)],
-      ['fragment offset', (f) => ((f[21] = 1), f)],
+      ['SYN', or(47, 0x02)],
+      ['FIN', or(47, 0x01)],
+      ['RST', or(47, 0x04)],
+      ['TTL 1', put(22, 1)],
+      ['IP options', put(14, 0x46)],
+      ['more fragments', or(20, 0x20)],
+      ['fragment offset', put(21, 1)],
       ['truncated below the IP total length', (f) => f.slice(0, f.length - 1)],
       ['truncated TCP header', (f) => f.slice(0, 50)],
-      ['not IPv4', (f) => ((f[12] = 0x86), (f[13] = 0xdd), f)],
-      ['another flow', (f) => ((f[35]! ^= 1), f)],
-      ['data offset below 5', (f) => ((f[46] = 0x40), f)],
+      ['not IPv4', (f) => put(13, 0xdd)(put(12, 0x86)(f))],
+      ['another flow', put(35, base[35]! ^ 1)],
+      ['data offset below 5', put(46, 0x40)],
     ];
     for (const [name, mutate] of cases) {
       const f = mutate(base.slice());
