@@ -91,6 +91,7 @@ export class Daemon {
         answerVips: config.ha.vrrp.length === 0,
         answerPing: config.dataplane.answerPing,
         pingRatePerSec: config.dataplane.pingRatePerSec,
+        ...(config.dataplane.xdp !== 'off' ? { xdp: config.dataplane.xdp } : {}),
       });
       host = packet.engineHost();
       dataplane = packet;

@@ -31,12 +31,18 @@ export interface RunningLab {
 export async function withRunningLab<T>(
   mode: LabMode,
   fn: (lab: RunningLab) => Promise<T>,
-  opts: { ha?: boolean; ipv6?: boolean } = {},
+  opts: { ha?: boolean; ipv6?: boolean; xdp?: boolean } = {},
 ): Promise<T> {
   const prefix = uniquePrefix();
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    const s: LabState = await labUp({ prefix, mode, ha: opts.ha ?? false, ipv6: opts.ipv6 ?? false });
+    const s: LabState = await labUp({
+      prefix,
+      mode,
+      ha: opts.ha ?? false,
+      ipv6: opts.ipv6 ?? false,
+      xdp: opts.xdp ?? false,
+    });
     const lab: RunningLab = {
       state: s,
       prefix,

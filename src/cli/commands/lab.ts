@@ -1,7 +1,7 @@
 /**
  * `tslvs lab`: a network-namespace lab showing each LVS mode for real (client, director, three real
  * servers running the test server, a router, and for Full-NAT a fourth RS on another L2 segment).
- *   lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6]   build it and start everything
+ *   lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6] [--xdp]   build it and start everything
  *   lab status [--json] [--prefix P]                        what is up, addresses, ports, master
  *   lab run [--mode M] [--prefix P]                         a few requests from the client, traced
  *   lab down [--prefix P]                                   remove exactly what `up` created
@@ -12,7 +12,7 @@ import { labDown, labStatus, labUp } from '../../tools/lab/control.js';
 import { LAB_DEFAULT_PREFIX, LAB_MODES, type LabMode, validatePrefix } from '../../tools/lab/topology.js';
 import { traceLab } from '../../tools/lab/trace.js';
 
-const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6]
+const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6] [--xdp]
        tslvs lab status [--json] [--prefix P]
        tslvs lab run [--mode dr|nat|tun|fnat] [--prefix P]
        tslvs lab down [--prefix P]
@@ -20,8 +20,9 @@ const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] 
 Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 (P-rs4 in fnat mode) and
 P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
 gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
-the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). Needs
-root.`;
+the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). --xdp
+runs the director's XDP fast path (dataplane.xdp: generic): established IPv4 sessions are forwarded
+in the kernel's XDP hook, the rest by the pipeline. Needs root.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     prefix?: string;
     ha?: boolean;
     ipv6?: boolean;
+    xdp?: boolean;
     json?: boolean;
     help?: boolean;
   };
@@ -41,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
         prefix: { type: 'string' },
         ha: { type: 'boolean' },
         ipv6: { type: 'boolean' },
+        xdp: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,7 +68,13 @@ export async function main(argv: string[]): Promise<number> {
     throw new TslvsError(ErrorCodes.ENVIRONMENT, 'the lab creates network namespaces: run it as root');
   switch (verb) {
     case 'up': {
-      const s = await labUp({ prefix, mode, ha: values.ha ?? false, ipv6: values.ipv6 ?? false });
+      const s = await labUp({
+        prefix,
+        mode,
+        ha: values.ha ?? false,
+        ipv6: values.ipv6 ?? false,
+        xdp: values.xdp ?? false,
+      });
       const six = s.topology.vip6
         ? `\n  IPv6:     ip netns exec ${prefix}-client curl 'http://[${s.topology.vip6}]/'`
         : '';

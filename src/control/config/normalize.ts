@@ -94,6 +94,7 @@ const PACKET_ONLY_DATAPLANE_KEYS = [
   'mtu',
   'answerPing',
   'pingRatePerSec',
+  'xdp',
 ] as const;
 
 function normalizeDataplane(raw: RawConfig, issues: IssueList): DataplaneConfig {
@@ -120,5 +121,6 @@ function normalizeDataplane(raw: RawConfig, issues: IssueList): DataplaneConfig 
     mtu: dp.mtu ?? null,
     answerPing: dp.answerPing ?? true,
     pingRatePerSec: dp.pingRatePerSec ?? 0,
+    xdp: dp.xdp ?? 'off',
   };
 }

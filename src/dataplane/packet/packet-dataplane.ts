@@ -28,6 +28,8 @@ export interface PacketDataPlaneOptions {
   /** Echo replies for the addresses held (default true), at most this many a second (0: no limit). */
   answerPing?: boolean;
   pingRatePerSec?: number;
+  /** Attach the XDP fast path (LvsHandlerOptions.xdp). */
+  xdp?: 'native' | 'generic';
   /** Pin the worker to this CPU. */
   cpu?: number;
 }
@@ -93,6 +95,7 @@ export class PacketDataPlane implements DataPlane {
       answerVips: o.answerVips,
       ...(o.answerPing !== undefined ? { answerPing: o.answerPing } : {}),
       ...(o.pingRatePerSec !== undefined ? { pingRatePerSec: o.pingRatePerSec } : {}),
+      ...(o.xdp ? { xdp: o.xdp } : {}),
     };
     const worker = await PacketWorker.start({
       rings: [{ ifname: o.interface }],

@@ -40,6 +40,11 @@ export class Egress {
   buf: Uint8Array = new Uint8Array(0);
   frameOff = 0;
   l2Len = 0;
+  /** The interface of the frame being written (`begin`); after `commit`, of the last frame sent. */
+  frameIface = 0;
+  /** Frames committed so far, and the length of the last (a forward observer's view of what was sent). */
+  sent = 0;
+  lastLen = 0;
   /** Set by `pickSource`: the chosen source address (four words; IPv4 in word 0). */
   readonly src = new Uint32Array(4);
   #sink: FrameSink | null = null;
@@ -200,6 +205,7 @@ export class Egress {
     this.#sink = sink;
     this.buf = b;
     this.frameOff = off;
+    this.frameIface = iface;
     putMac(b, off, hi, lo);
     putMac(b, off + 6, this.cfg.ifMacHi[iface]!, this.cfg.ifMacLo[iface]!);
     const vid = this.cfg.ifVlan[iface]!;
@@ -219,7 +225,9 @@ export class Egress {
   commit(l3Len: number, vnet: VnetState | null): boolean {
     const s = this.#sink!;
     this.#sink = null;
-    return s.send(this.l2Len + l3Len, vnet);
+    this.sent++;
+    this.lastLen = this.l2Len + l3Len;
+    return s.send(this.lastLen, vnet);
   }
 
   /**

@@ -4,6 +4,7 @@
  * may not import the data plane, so the few AF_PACKET / virtio constants it needs are repeated here with
  * their source (linux-packet.md §1.5, §1.7).
  */
+import type { Packet } from './packet.js';
 
 /** tp_status bits of an RX frame (TP_STATUS_*). */
 export const RxStatus = Object.freeze({
@@ -48,6 +49,23 @@ export interface PipelineFrame extends VnetState {
  * may be written (or -1 when the ring is full); calling it again before `send` returns the same place;
  * `send(len, vnet)` queues the frame written there. A TxPort is one.
  */
+/**
+ * Told of every packet of a session that the pipeline forwarded as exactly one frame (the XDP fast path
+ * offloads sessions from it). `dir`: Dir.INPUT (client -> real server) or Dir.OUTPUT; the frame sent is
+ * `outLen` bytes at `outOff` in `outBuf`, on interface `outIface`. Must not keep `p` or the buffers.
+ */
+export interface ForwardObserver {
+  forwarded(
+    conn: number,
+    dir: number,
+    p: Packet,
+    outBuf: Uint8Array,
+    outOff: number,
+    outLen: number,
+    outIface: number,
+  ): void;
+}
+
 export interface FrameSink {
   readonly buf: Uint8Array;
   /** Largest frame one slot holds. */

@@ -10,6 +10,7 @@ export type {
 } from './config.js';
 export { macValue, resolveConfig } from './config.js';
 export {
+  type ForwardObserver,
   type FrameSink,
   MutableFrame,
   OutVnet,

@@ -36,7 +36,7 @@ import {
 } from './config.js';
 import { EchoResponder, NOT_ECHO } from './echo.js';
 import { Egress } from './egress.js';
-import { type FrameSink, type PipelineFrame, Verdict } from './frame.js';
+import { type ForwardObserver, type FrameSink, type PipelineFrame, Verdict } from './frame.js';
 import { NeighbourInput } from './neigh-input.js';
 import { Kind, Packet, parseFrame, Views } from './packet.js';
 import { DROP_COUNT, DROP_NAMES, Drop, PASS_NAMES, Pass, STAT_NAMES, Stat } from './reasons.js';
@@ -70,6 +70,7 @@ export class Pipeline {
   #epoch = 0;
   /** Bumped whenever a session is created: a batch lookup's miss may be stale after it. */
   #created = 0;
+  #observer: ForwardObserver | null = null;
 
   constructor(balancer: Balancer, sinks: readonly FrameSink[], options: PipelineOptions) {
     this.balancer = balancer;
@@ -117,6 +118,11 @@ export class Pipeline {
   /** Full-NAT options of a service (PROXY protocol, TOA). */
   setServiceOptions(svcId: number, o: ServicePipelineOptions): void {
     this.#svcOpts.set(svcId, o);
+  }
+
+  /** Who is told of each packet forwarded as one frame (null: nobody; the hot path then pays one test). */
+  setForwardObserver(o: ForwardObserver | null): void {
+    this.#observer = o;
   }
 
   clearServiceOptions(svcId: number): void {
@@ -305,7 +311,9 @@ export class Pipeline {
     else conns.udpTransition(conn, Dir.INPUT, now);
     b.services.stats.inPacket(conns.svc(conn), p.l3Len);
     b.dests.stats.inPacket(conns.dest(conn), p.l3Len);
+    const sent = this.#eg.sent;
     const r = toServer(this.#ctx, conn, conns.fwd(conn));
+    if (r === 0 && this.#observer !== null) this.#observe(conn, Dir.INPUT, sent);
     if (conns.flags(conn) & CF.ONE_PACKET) {
       conns.remove(conn);
       this.#epoch++;
@@ -341,11 +349,19 @@ export class Pipeline {
     else conns.udpTransition(conn, Dir.OUTPUT, now);
     b.services.stats.outPacket(conns.svc(conn), p.l3Len);
     b.dests.stats.outPacket(conns.dest(conn), p.l3Len);
+    const sent = this.#eg.sent;
     const r = toClient(this.#ctx, conn, conns.fwd(conn));
     if (r !== 0) return this.#drop(r);
+    if (this.#observer !== null) this.#observe(conn, Dir.OUTPUT, sent);
     this.stats[Stat.FORWARDED_OUT]!++;
     this.verdicts[Verdict.FORWARD]!++;
     return Verdict.FORWARD;
+  }
+
+  #observe(conn: number, dir: number, sentBefore: number): void {
+    const eg = this.#eg;
+    if (eg.sent !== sentBefore + 1) return;
+    this.#observer!.forwarded(conn, dir, this.#ctx.p, eg.buf, eg.frameOff, eg.lastLen, eg.frameIface);
   }
 
   /** Every counter by name (control plane; allocates). Zero counters are left out. */

@@ -60,6 +60,8 @@ export async function labUp(o: {
   mode: LabMode;
   ha: boolean;
   ipv6?: boolean;
+  /** The director's XDP fast path, generic mode (works on any device, veth included). */
+  xdp?: boolean;
 }): Promise<LabState> {
   const ipv6 = o.ipv6 ?? false;
   if (ipv6 && o.ha && o.mode === 'nat') {
@@ -82,7 +84,7 @@ export async function labUp(o: {
       `namespaces or links with prefix '${o.prefix}' already exist (${[...left.namespaces, ...left.links].join(', ')}); run 'tslvs lab down --prefix ${o.prefix}'`,
     );
   }
-  const t = labTopology(o.prefix, o.mode, o.ha, ipv6);
+  const t = labTopology(o.prefix, o.mode, o.ha, ipv6, o.xdp ?? false);
   const dir = labDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const state: LabState = {

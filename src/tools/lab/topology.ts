@@ -39,6 +39,8 @@ export interface LabTopology {
   ha: boolean;
   /** Dual-stack (--ipv6): every host also has the IPv6 twin of each address, and there is an IPv6 VIP. */
   ipv6: boolean;
+  /** The directors run the XDP fast path (--xdp, generic mode). */
+  xdp: boolean;
   vip: string;
   /** The IPv6 VIP (with --ipv6), else null. */
   vip6: string | null;
@@ -74,7 +76,13 @@ export function validatePrefix(prefix: string): string | null {
     : `lab prefix '${prefix}' must be 1-10 lowercase letters or digits, starting with a letter`;
 }
 
-export function labTopology(prefix: string, mode: LabMode, ha = false, ipv6 = false): LabTopology {
+export function labTopology(
+  prefix: string,
+  mode: LabMode,
+  ha = false,
+  ipv6 = false,
+  xdp = false,
+): LabTopology {
   const br0 = `${prefix}-br0`;
   const br1 = `${prefix}-br1`;
   // NAT: the real servers' gateway is the director; with two directors, an address VRRP moves with the
@@ -141,6 +149,7 @@ export function labTopology(prefix: string, mode: LabMode, ha = false, ipv6 = fa
     mode,
     ha,
     ipv6,
+    xdp,
     vip: '10.10.0.100',
     vip6: ipv6 ? labIpv6Of('10.10.0.100') : null,
     ports: { tcp: 80, udp: 53 },

@@ -26,6 +26,7 @@ import { SYNC_COUNTER_NAMES } from '../../../ha/sync/types.js';
 import { writeGratuitousArp } from '../../../wire/arp.js';
 import { Icmpv6Type } from '../../../wire/icmp.js';
 import { adviseHugePages } from '../../hugepages.js';
+import { FAST_PATH_COUNTERS, XdpFastPath } from '../../xdp/fastpath.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
 import { Verdict } from '../handler.js';
 import type { LvsControl, LvsHandlerOptions, LvsStats } from '../lvs-protocol.js';
@@ -68,6 +69,19 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
     ...(o.staticNeighbours ? { staticNeighbours: o.staticNeighbours } : {}),
   });
   if (o.ops) applyEngineOps(balancer, o.ops);
+  const fast = o.xdp
+    ? new XdpFastPath({
+        mode: o.xdp,
+        ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname })),
+        conns: balancer.conns,
+        services: balancer.services,
+        dests: balancer.dests,
+      })
+    : null;
+  if (fast) {
+    pipeline.setForwardObserver(fast);
+    balancer.conns.onExpire = (id) => fast.forget(id);
+  }
   for (const s of o.services ?? []) {
     pipeline.setServiceOptions(findService(balancer, s.key).id, {
       proxyProtocol: s.proxyProtocol,
@@ -105,6 +119,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
     },
     tick(): void {
       now = performance.now();
+      fast?.tick(now);
       balancer.tick(now, 50_000);
       if (now >= nextRates) {
         nextRates = now + 2000;
@@ -114,6 +129,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
       sync?.tick(now);
     },
     close(): void {
+      fast?.close();
       void sync?.close();
     },
     control(message: unknown): unknown {
@@ -160,7 +176,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
           const s: LvsStats = {
             drops: named(DROP_NAMES, pipeline.drops),
             passes: named(PASS_NAMES, pipeline.passes),
-            events: named(STAT_NAMES, pipeline.stats),
+            events: { ...named(STAT_NAMES, pipeline.stats), ...(fast ? named(FAST_PATH_COUNTERS, fast.counters) : {}) },
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
           };

@@ -1,0 +1,276 @@
+/**
+ * The XDP fast path beside the packet worker's pipeline (fastpath-prog.ts has the program and why).
+ * Runs in the worker thread: it observes what the pipeline forwards (Pipeline.setForwardObserver) and
+ * installs a session direction in the map once its packets are plain rewrites; it removes the entry
+ * when the session goes (ConnTable.onExpire), closes (FIN/RST go through the pipeline) or its real server
+ * becomes unavailable; and, a bounded slice per tick, it reads the entries' counters back so that the
+ * session's timer is re-armed and the service and real-server counters grow as if the pipeline had seen
+ * the packets. Nothing is lost when the map is full or an entry is refused: the pipeline forwards.
+ */
+
+import { CF } from '../../engine/conntable/layout.js';
+import type { ConnTable } from '../../engine/conntable/table.js';
+import { Dir, TcpState } from '../../engine/conntable/tcp-states.js';
+import type { DestTable } from '../../engine/dest-table.js';
+import type { ForwardObserver } from '../../engine/pipeline/frame.js';
+import { RxStatus } from '../../engine/pipeline/frame.js';
+import type { Packet } from '../../engine/pipeline/packet.js';
+import type { ServiceTable } from '../../engine/service-table.js';
+import { ErrorCodes, TslvsError } from '../../errors.js';
+import { Bpf, MapType, ProgType, XdpFlags } from './bpf.js';
+import { fastPathProgram, KEY, REWRITE, VAL } from './fastpath-prog.js';
+import { NotOffloadable, offloadEntry } from './offload-entry.js';
+
+export type XdpMode = 'native' | 'generic';
+
+export interface FastPathOptions {
+  mode: XdpMode;
+  /** Per pipeline interface (port): its ifindex and name. */
+  ports: readonly { ifindex: number; ifname: string }[];
+  conns: ConnTable;
+  services: ServiceTable;
+  dests: DestTable;
+}
+
+export const FAST_PATH_COUNTERS = Object.freeze([
+  'xdp_installed',
+  'xdp_removed',
+  'xdp_map_full',
+  'xdp_forwarded_packets',
+  'xdp_forwarded_bytes',
+  'xdp_refused_not_ipv4',
+  'xdp_refused_gso',
+  'xdp_refused_vlan',
+  'xdp_refused_partial_checksum',
+  'xdp_refused_header_changed',
+  'xdp_refused_other',
+] as const);
+const C = Object.freeze({
+  INSTALLED: 0,
+  REMOVED: 1,
+  MAP_FULL: 2,
+  PACKETS: 3,
+  BYTES: 4,
+  NOT_IPV4: 5,
+  GSO: 6,
+  VLAN: 7,
+  PARTIAL: 8,
+  HEADER_CHANGED: 9,
+  OTHER: 10,
+});
+
+const SYN_FIN_RST = 0x07;
+/** Entries whose counters are read back per tick: one lookup each. */
+const REFRESH_PER_TICK = 512;
+const ETH_LEN = 14;
+
+export class XdpFastPath implements ForwardObserver {
+  readonly counters = new Float64Array(FAST_PATH_COUNTERS.length);
+  readonly #bpf: Bpf;
+  readonly #map: number;
+  readonly #prog: number;
+  readonly #links: number[] = [];
+  readonly #o: FastPathOptions;
+  /** Per slot (conn * 2 + dir): installed, the key, packets and bytes already folded into the counters. */
+  readonly #installed: Uint8Array;
+  readonly #keys: Uint8Array;
+  readonly #seenPackets: Float64Array;
+  readonly #seenBytes: Float64Array;
+  /** The installed slots, dense (with each slot's position in it), walked round-robin by `tick`. */
+  readonly #list: Int32Array;
+  readonly #pos: Int32Array;
+  #count = 0;
+  #cursor = 0;
+  readonly #key = new Uint8Array(KEY.LEN);
+  readonly #value = new Uint8Array(VAL.LEN);
+  readonly #valueView = new DataView(this.#value.buffer);
+
+  constructor(o: FastPathOptions) {
+    this.#o = o;
+    const slots = (o.conns.capacity + 1) * 2;
+    this.#installed = new Uint8Array(slots);
+    this.#keys = new Uint8Array(slots * KEY.LEN);
+    this.#seenPackets = new Float64Array(slots);
+    this.#seenBytes = new Float64Array(slots);
+    this.#list = new Int32Array(slots);
+    this.#pos = new Int32Array(slots);
+    this.#bpf = new Bpf();
+    let map = -1;
+    let prog = -1;
+    try {
+      map = this.#bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, Math.min(slots, 1 << 22), 'tslvs_sessions');
+      prog = this.#bpf.progLoad(ProgType.XDP, fastPathProgram(map).bytes(), 'tslvs_fastpath');
+      const flags = o.mode === 'native' ? XdpFlags.DRV_MODE : XdpFlags.SKB_MODE;
+      const seen = new Set<number>();
+      for (const p of o.ports) {
+        if (seen.has(p.ifindex)) continue;
+        seen.add(p.ifindex);
+        this.#links.push(this.#bpf.attachXdp(prog, p.ifindex, flags, p.ifname));
+      }
+    } catch (err) {
+      for (const l of this.#links) this.#bpf.close(l);
+      this.#bpf.close(prog);
+      this.#bpf.close(map);
+      this.#bpf.dispose();
+      throw new TslvsError(
+        ErrorCodes.ENVIRONMENT,
+        `XDP fast path (${o.mode}) unavailable: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    this.#map = map;
+    this.#prog = prog;
+  }
+
+  /** Sessions with at least one direction in the map. */
+  get installed(): number {
+    return this.#count;
+  }
+
+  forwarded(
+    conn: number,
+    dir: number,
+    p: Packet,
+    outBuf: Uint8Array,
+    outOff: number,
+    outLen: number,
+    outIface: number,
+  ): void {
+    const conns = this.#o.conns;
+    const tcp = p.proto === 6;
+    const slot = conn * 2 + (dir === Dir.INPUT ? 0 : 1);
+    if (tcp && (p.tcpFlags & SYN_FIN_RST) !== 0) {
+      // A closing session, or a new one on the same addresses: the map must not outlive the pipeline's view.
+      if (this.#installed[conn * 2] || this.#installed[conn * 2 + 1]) this.forget(conn);
+      return;
+    }
+    if (this.#installed[slot]) return;
+    if (tcp && conns.state(conn) !== TcpState.ESTABLISHED) return;
+    if (conns.flags(conn) & (CF.ONE_PACKET | CF.TEMPLATE)) return;
+    if (p.af !== 4) {
+      this.counters[C.NOT_IPV4]!++;
+      return;
+    }
+    if (p.gso) {
+      this.counters[C.GSO]!++;
+      return;
+    }
+    if (p.l2Len !== ETH_LEN || (p.status & RxStatus.VLAN_VALID) !== 0) {
+      this.counters[C.VLAN]!++;
+      return;
+    }
+    const port = this.#o.ports[outIface];
+    if (!port) return;
+    const key = this.#key;
+    const value = this.#value;
+    const r = offloadEntry(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, key, value);
+    if (r !== 0) {
+      this.counters[refusal(r)]!++;
+      return;
+    }
+    // A CHECKSUM_PARTIAL frame (a sender on this host, through veth) holds a pseudo-header sum, which a
+    // rewrite would have to update differently from a finished checksum, and XDP cannot tell the two
+    // apart: such sessions are offloaded only when their L4 checksum is not touched (DR).
+    if (p.partial && value[VAL.FLAGS]! & REWRITE) {
+      this.counters[C.PARTIAL]!++;
+      return;
+    }
+    try {
+      this.#bpf.mapUpdate(this.#map, key, value);
+    } catch {
+      this.counters[C.MAP_FULL]!++;
+      return;
+    }
+    this.#keys.set(key, slot * KEY.LEN);
+    this.#installed[slot] = 1;
+    this.#seenPackets[slot] = 0;
+    this.#seenBytes[slot] = 0;
+    this.#pos[slot] = this.#count;
+    this.#list[this.#count++] = slot;
+    this.counters[C.INSTALLED]!++;
+  }
+
+  /** Takes both directions of `conn` out of the map (folding their last counts in). */
+  forget(conn: number): void {
+    for (let s = conn * 2; s <= conn * 2 + 1; s++) {
+      if (!this.#installed[s]) continue;
+      this.#fold(s);
+      this.#bpf.mapDelete(this.#map, this.#keyOf(s));
+      this.#installed[s] = 0;
+      const at = this.#pos[s]!;
+      const last = this.#list[--this.#count]!;
+      this.#list[at] = last;
+      this.#pos[last] = at;
+      this.counters[C.REMOVED]!++;
+    }
+  }
+
+  /**
+   * Reads back a slice of the installed entries: sessions with new packets are re-armed, and entries of
+   * sessions that are no longer established or whose real server is unavailable are removed (the
+   * pipeline then decides for their next packet, as IPVS would: drop, or expire_nodest_conn).
+   */
+  tick(now: number): void {
+    const conns = this.#o.conns;
+    for (let n = 0; n < REFRESH_PER_TICK && this.#count > 0; n++) {
+      if (this.#cursor >= this.#count) this.#cursor = 0;
+      const slot = this.#list[this.#cursor]!;
+      const conn = slot >>> 1;
+      const tcp = (conns.flags(conn) & CF.UDP) === 0;
+      if (
+        (tcp && conns.state(conn) !== TcpState.ESTABLISHED) ||
+        !this.#o.dests.isAvailable(conns.dest(conn))
+      ) {
+        this.forget(conn);
+        continue;
+      }
+      if (this.#fold(slot)) conns.touch(conn, now);
+      this.#cursor++;
+    }
+  }
+
+  /** The key of `slot` in the scratch key. */
+  #keyOf(slot: number): Uint8Array {
+    const k = this.#key;
+    const o = slot * KEY.LEN;
+    for (let i = 0; i < KEY.LEN; i++) k[i] = this.#keys[o + i]!;
+    return k;
+  }
+
+  /** Adds the entry's new packets and bytes to the counters; true when there were any. */
+  #fold(slot: number): boolean {
+    if (!this.#bpf.mapLookup(this.#map, this.#keyOf(slot), this.#value)) return false;
+    const v = this.#valueView;
+    const packets = Number(v.getBigUint64(VAL.PACKETS, true));
+    const bytes = Number(v.getBigUint64(VAL.BYTES, true));
+    const dp = packets - this.#seenPackets[slot]!;
+    if (dp <= 0) return false;
+    const db = bytes - this.#seenBytes[slot]! - dp * ETH_LEN;
+    this.#seenPackets[slot] = packets;
+    this.#seenBytes[slot] = bytes;
+    const conns = this.#o.conns;
+    const conn = slot >>> 1;
+    const input = (slot & 1) === 0;
+    this.#o.services.stats.addPackets(conns.svc(conn), input, dp, db);
+    this.#o.dests.stats.addPackets(conns.dest(conn), input, dp, db);
+    this.counters[C.PACKETS]! += dp;
+    this.counters[C.BYTES]! += db;
+    return true;
+  }
+
+  /** Detaches the program (the links' descriptors) and frees the map. */
+  close(): void {
+    for (const l of this.#links) this.#bpf.close(l);
+    this.#links.length = 0;
+    this.#bpf.close(this.#prog);
+    this.#bpf.close(this.#map);
+    this.#bpf.dispose();
+  }
+}
+
+function refusal(r: number): number {
+  if (r === NotOffloadable.HEADER_CHANGED || r === NotOffloadable.PAYLOAD_CHANGED) return C.HEADER_CHANGED;
+  return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.NOT_IPV4 : C.OTHER;
+}
