@@ -176,7 +176,10 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
           const s: LvsStats = {
             drops: named(DROP_NAMES, pipeline.drops),
             passes: named(PASS_NAMES, pipeline.passes),
-            events: { ...named(STAT_NAMES, pipeline.stats), ...(fast ? named(FAST_PATH_COUNTERS, fast.counters) : {}) },
+            events: {
+              ...named(STAT_NAMES, pipeline.stats),
+              ...(fast ? named(FAST_PATH_COUNTERS, fast.counters) : {}),
+            },
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
           };
