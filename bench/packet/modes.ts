@@ -5,8 +5,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { interfaceInfo } from '../../src/dataplane/packet/ifinfo.js';
 import type { LvsHandlerOptions, LvsStats } from '../../src/dataplane/packet/lvs-protocol.js';
+import { withNetns } from '../../src/dataplane/packet/netns.js';
 import { type PacketWorker, PacketWorker as Worker } from '../../src/dataplane/packet/worker.js';
+import { Program } from '../../src/dataplane/xdp/asm.js';
+import { Bpf, ProgType, XdpAction, XdpFlags } from '../../src/dataplane/xdp/bpf.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { type ForwardingName, forwardingFromName } from '../../src/engine/forwarding.js';
 import type { Generator } from './generator.js';
@@ -214,6 +218,8 @@ export interface PacketModeSpec {
   handler: string;
   handlerOptions?: (t: Topology) => unknown;
   target: (t: Topology) => { dstIp: string; dstPort: number };
+  /** The handler attaches the XDP fast path in this mode (native: see sinkNapi and pinNapiThreads). */
+  xdp?: 'native' | 'generic';
 }
 
 /**
@@ -226,9 +232,11 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
     name: spec.name,
     title: spec.title,
     target: spec.target,
+    ...(spec.xdp ? { optional: true } : {}),
     async start(t) {
       await forwarding(t, false);
       await dropIngress(t);
+      const sinkPass = spec.xdp === 'native' ? sinkNapi(t) : null;
       // Small frames (the generator sends no GSO) and deep rings to ride out scheduling hiccups; TX slots
       // stay busy until the sink frees the zero-copy skb. veth has no qdisc worth keeping: bypass it.
       const geometry = {
@@ -253,18 +261,21 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
           priority: { realtime: REALTIME_PRIORITY },
         });
       } catch (err) {
+        sinkPass?.close();
         await undoDropIngress(t);
         throw err;
       }
+      const napi = spec.xdp === 'native' ? await pinNapiThreads(t, t.dirIn) : [];
       return {
-        threads: () => [worker.tid],
+        threads: () => [worker.tid, ...napi],
         async finalDetails() {
           if (spec.handler !== LVS_HANDLER) return {};
           const s = (await worker.control({ type: 'stats' })) as LvsStats;
           const top = Object.entries({ ...s.drops, ...s.passes })
             .sort((a, b) => b[1] - a[1])
             .slice(0, 3);
-          return Object.fromEntries(top.map(([k, v]) => [`dropped/passed ${k}`, v]));
+          const xdp = Object.entries(s.events).filter(([k]) => k.startsWith('xdp_'));
+          return Object.fromEntries([...top.map(([k, v]) => [`dropped/passed ${k}`, v]), ...xdp]);
         },
         details() {
           const c = worker.snapshot();
@@ -279,6 +290,7 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
         async stop() {
           const r = await worker.stop();
           if (!r.graceful) console.log(`  (${spec.name}: worker needed terminate())`);
+          sinkPass?.close();
           await undoDropIngress(t);
         },
       };
@@ -288,16 +300,52 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
 
 const LVS_HANDLER = fileURLToPath(new URL('../../src/dataplane/packet/handlers/lvs.js', import.meta.url));
 
-/** The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink. */
-function lvsMode(mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat')): BenchMode {
+/**
+ * The sink's end of the director's output veth gets an XDP_PASS program (native): veth accepts frames
+ * that another veth's XDP program redirects to it only while its peer runs NAPI, which an XDP program
+ * turns on. A NIC needs nothing of the kind. Closed (detached) with the mode.
+ */
+function sinkNapi(t: Topology): { close(): void } {
+  const bpf = new Bpf();
+  try {
+    const prog = bpf.progLoad(
+      ProgType.XDP,
+      new Program().mov(0, XdpAction.PASS).exit().bytes(),
+      'bench_pass',
+    );
+    const ifindex = withNetns(t.sink, () => interfaceInfo(t.sinkIf).index);
+    const link = withNetns(t.sink, () => bpf.attachXdp(prog, ifindex, XdpFlags.DRV_MODE, t.sinkIf));
+    return {
+      close() {
+        bpf.close(link);
+        bpf.close(prog);
+        bpf.dispose();
+      },
+    };
+  } catch (err) {
+    bpf.dispose();
+    throw err;
+  }
+}
+
+/**
+ * The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink; with `xdp`,
+ * the XDP fast path (native) in front of it.
+ */
+function lvsMode(
+  mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat'),
+  xdp: 'native' | 'generic' | null = null,
+): BenchMode {
   return packetMode({
-    name: `packet_${mode}`,
-    title: `tslvs ${mode.toUpperCase()} (engine + pipeline)`,
+    name: `packet_${mode}${xdp === 'native' ? '_xdp' : xdp === 'generic' ? '_xdp_generic' : ''}`,
+    title: `tslvs ${mode.toUpperCase()} (engine + pipeline${xdp ? ` + XDP fast path, ${xdp}` : ''})`,
     handler: LVS_HANDLER,
+    ...(xdp ? { xdp } : {}),
     target: (t) => ({ dstIp: t.vip, dstPort: 80 }),
     handlerOptions(t): LvsHandlerOptions {
       const key = `udp/${t.vip}:80`;
       return {
+        ...(xdp ? { xdp } : {}),
         capacity: 1 << 20,
         interfaces: [
           {
@@ -364,4 +412,8 @@ export const MODES: readonly BenchMode[] = [
   lvsMode('nat'),
   lvsMode('tun'),
   lvsMode('fnat'),
+  lvsMode('dr', 'native'),
+  lvsMode('nat', 'native'),
+  lvsMode('fnat', 'native'),
+  lvsMode('dr', 'generic'),
 ];
