@@ -327,3 +327,20 @@ test('dataplane.answerPing and pingRatePerSec: defaults in packet mode, warnings
     /pingRatePerSec/,
   );
 });
+
+test('dataplane.xdp: off by default, native or generic in packet mode, a warning in proxy mode, others refused', () => {
+  const packet = parseYaml('dataplane: { kind: packet, interface: eth0 }\n').config.dataplane;
+  assert.equal(packet.kind === 'packet' && packet.xdp, 'off');
+  for (const mode of ['native', 'generic', 'off'] as const) {
+    const dp = parseYaml(`dataplane: { kind: packet, interface: eth0, xdp: ${mode} }\n`).config.dataplane;
+    assert.equal(dp.kind === 'packet' && dp.xdp, mode);
+  }
+  assert.deepEqual(
+    parseYaml('dataplane: { xdp: native }\n').warnings.map((w) => w.path.join('.')),
+    ['dataplane.xdp'],
+  );
+  assert.throws(
+    () => parseYaml('dataplane: { kind: packet, interface: eth0, xdp: offload }\n'),
+    /dataplane\.xdp/,
+  );
+});
