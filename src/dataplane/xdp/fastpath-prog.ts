@@ -37,20 +37,30 @@ export const VAL = Object.freeze({
   PACKETS: 40,
   BYTES: 48,
   LAST_NS: 56,
-  LEN: 64,
+  /** ENCAP: the outer header's addresses (wire order), its TTL (0: the inner packet's), the MTU (LE u16). */
+  OUTER_SADDR: 64,
+  OUTER_DADDR: 68,
+  OUTER_TTL: 72,
+  MTU: 74,
+  LEN: 80,
 });
 
 /** VAL.FLAGS: addresses/ports are rewritten (NAT, Full-NAT); without it only MACs and TTL change (DR). */
 export const REWRITE = 1;
 /** VAL.FLAGS: the TTL is decremented (the pipeline's decrementTtl policy). */
 export const DEC_TTL = 2;
+/** VAL.FLAGS: IP-in-IP to the real server (TUN): an outer IPv4 header goes in front. */
+export const ENCAP = 4;
 
 const ETH = 14;
 const IP = ETH;
 const L4 = ETH + 20;
 const HELPER_MAP_LOOKUP = 1;
 const HELPER_KTIME = 5;
+const HELPER_PRANDOM = 7;
 const HELPER_REDIRECT = 23;
+const HELPER_ADJUST_HEAD = 44;
+const XDP_ABORTED = 0;
 const XDP_PASS = 2;
 const XDP_TX = 3;
 
@@ -100,14 +110,61 @@ export function fastPathProgram(sessionsFd: number): Program {
   p.loadMapFd(1, sessionsFd).movReg(2, FP).alu('add', 2, -16).call(HELPER_MAP_LOOKUP);
   p.jmp('jeq', 0, 0, 'pass');
   p.movReg(VALUE, 0);
+  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, ENCAP).jmp('jne', 2, 0, 'tunnel');
   // Two bodies, one per protocol, so that each knows its own header is in bounds.
   p.load(Size.B, 5, DATA, IP + 9).jmp('jeq', 5, 17, 'udp');
   needBytes(p, L4 + 20);
   forward(p, L4 + 16, 'tcp');
   p.label('udp');
   forward(p, L4 + 6, 'udp');
+  tunnel(p);
   p.label('pass').mov(0, XDP_PASS).exit();
+  p.label('aborted').mov(0, XDP_ABORTED).exit();
   return p;
+}
+
+/**
+ * IP-in-IP as tun.ts writes it: outer TOS and DF copied from the inner packet, TTL the inner's (after the
+ * decrement) unless the entry fixes one, protocol 4, a fresh identification (random here: the pipeline's
+ * counter is its own; RFC 6864 asks uniqueness only of fragmentable datagrams), checksum computed. A
+ * packet that would exceed the MTU goes to the pipeline, which answers frag-needed.
+ */
+function tunnel(p: Program): void {
+  p.label('tunnel');
+  p.load(Size.H, 2, DATA, IP + 2).toBe(2, 16).alu('add', 2, 20);
+  p.load(Size.H, 3, VALUE, VAL.MTU).jmpReg('jgt', 2, 3, 'pass');
+  p.movReg(1, CTX).mov(2, -20).call(HELPER_ADJUST_HEAD).jmp('jne', 0, 0, 'pass');
+  // Packet pointers are void after adjust_head: reload and bound them again (cannot fail: 42 bytes were
+  // there before, 62 are now).
+  p.load(Size.W, DATA, CTX, 0).load(Size.W, END, CTX, 4);
+  const INNER = IP + 20;
+  p.movReg(2, DATA).alu('add', 2, INNER + 20).jmpReg('jgt', 2, END, 'aborted');
+  count(p, 20);
+  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, 'tunnel_ttl');
+  p.load(Size.B, 2, DATA, INNER + 8).alu('sub', 2, 1).store(Size.B, DATA, INNER + 8, 2);
+  p.load(Size.H, 2, DATA, INNER + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);
+  updateChecksum(p, INNER + 10, false, 'inner');
+  p.label('tunnel_ttl');
+  p.storeImm(Size.H, DATA, 12, 0x0008); // EtherType IPv4
+  p.storeImm(Size.B, DATA, IP, 0x45);
+  p.load(Size.B, 2, DATA, INNER + 1).store(Size.B, DATA, IP + 1, 2);
+  p.load(Size.H, 2, DATA, INNER + 2).toBe(2, 16).alu('add', 2, 20).toBe(2, 16).store(Size.H, DATA, IP + 2, 2);
+  p.call(HELPER_PRANDOM).store(Size.H, DATA, IP + 4, 0);
+  p.load(Size.B, 2, DATA, INNER + 6).alu('and', 2, 0x40).store(Size.B, DATA, IP + 6, 2);
+  p.storeImm(Size.B, DATA, IP + 7, 0);
+  p.load(Size.B, 2, VALUE, VAL.OUTER_TTL).jmp('jne', 2, 0, 'tunnel_fixed_ttl');
+  p.load(Size.B, 2, DATA, INNER + 8);
+  p.label('tunnel_fixed_ttl').store(Size.B, DATA, IP + 8, 2);
+  p.storeImm(Size.B, DATA, IP + 9, 4);
+  p.storeImm(Size.H, DATA, IP + 10, 0);
+  p.load(Size.W, 2, VALUE, VAL.OUTER_SADDR).store(Size.W, DATA, IP + 12, 2);
+  p.load(Size.W, 2, VALUE, VAL.OUTER_DADDR).store(Size.W, DATA, IP + 16, 2);
+  // RFC 1071 over the ten words as loaded (the sum is byte-order independent), folded, complemented.
+  p.mov(3, 0);
+  for (let i = 0; i < 20; i += 2) p.load(Size.H, 2, DATA, IP + i).aluReg('add', 3, 2);
+  for (let i = 0; i < 2; i++) p.movReg(4, 3).alu('rsh', 4, 16).alu('and', 3, 0xffff).aluReg('add', 3, 4);
+  p.alu('xor', 3, 0xffff).store(Size.H, DATA, IP + 10, 3);
+  send(p, 'tunnel');
 }
 
 /** if (data + n > data_end) goto pass. */
@@ -118,9 +175,7 @@ function needBytes(p: Program, n: number): void {
 /** Counts, rewrites and sends one packet whose session value is in VALUE; `csumOff`: its L4 checksum. */
 function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
   const udp = id === 'udp';
-  p.mov(1, 1).atomicAdd(Size.DW, VALUE, VAL.PACKETS, 1);
-  p.movReg(1, END).aluReg('sub', 1, DATA).atomicAdd(Size.DW, VALUE, VAL.BYTES, 1);
-  p.call(HELPER_KTIME).store(Size.DW, VALUE, VAL.LAST_NS, 0);
+  count(p, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `ttl${id}`);
   p.load(Size.B, 2, DATA, IP + 8)
     .alu('sub', 2, 1)
@@ -137,6 +192,20 @@ function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
   p.label(`macs${id}`);
   p.load(Size.H, 2, DATA, IP + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);
   updateChecksum(p, IP + 10, false, `ip${id}`);
+  send(p, id);
+}
+
+/** Counts the packet (its frame length less `extra` bytes the program added) and stamps the time. */
+function count(p: Program, extra: number): void {
+  p.mov(1, 1).atomicAdd(Size.DW, VALUE, VAL.PACKETS, 1);
+  p.movReg(1, END).aluReg('sub', 1, DATA);
+  if (extra) p.alu('sub', 1, extra);
+  p.atomicAdd(Size.DW, VALUE, VAL.BYTES, 1);
+  p.call(HELPER_KTIME).store(Size.DW, VALUE, VAL.LAST_NS, 0);
+}
+
+/** Writes the MACs and sends: XDP_TX out of the input interface, bpf_redirect to another. */
+function send(p: Program, id: string): void {
   p.load(Size.W, 2, VALUE, VAL.DMAC).store(Size.W, DATA, 0, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 4).store(Size.W, DATA, 4, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 8).store(Size.W, DATA, 8, 2);

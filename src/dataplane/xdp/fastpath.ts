@@ -25,8 +25,8 @@ export type XdpMode = 'native' | 'generic';
 
 export interface FastPathOptions {
   mode: XdpMode;
-  /** Per pipeline interface (port): its ifindex and name. */
-  ports: readonly { ifindex: number; ifname: string }[];
+  /** Per pipeline interface (port): its ifindex, name and MTU. */
+  ports: readonly { ifindex: number; ifname: string; mtu: number }[];
   conns: ConnTable;
   services: ServiceTable;
   dests: DestTable;
@@ -165,7 +165,7 @@ export class XdpFastPath implements ForwardObserver {
     if (!port) return;
     const key = this.#key;
     const value = this.#value;
-    const r = offloadEntry(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, key, value);
+    const r = offloadEntry(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, port.mtu, key, value);
     if (r !== 0) {
       this.counters[refusal(r)]!++;
       return;

@@ -6,7 +6,7 @@
  * checksums must be equal, and the checksums the program would compute must be the ones the pipeline wrote
  * (RFC 1624 updates are linear, so what holds for this packet holds for every later one of the session).
  */
-import { DEC_TTL, KEY, REWRITE, VAL } from './fastpath-prog.js';
+import { DEC_TTL, ENCAP, KEY, REWRITE, VAL } from './fastpath-prog.js';
 
 export const NotOffloadable = Object.freeze({
   NOT_IPV4: 1,
@@ -53,21 +53,29 @@ export function applyDelta(old: number, delta: number, udp: boolean): number {
 
 /**
  * Fills `key` (KEY.LEN bytes) and `value` (VAL.LEN bytes, counters zero) for frames `inp`/`out` (Ethernet
- * at `io`/`oo`, untagged) sent out of interface `ifindex`. Returns 0, or a NotOffloadable reason.
+ * at `io`/`oo`, untagged) sent out of interface `ifindex` (MTU `mtu`). Returns 0, or a NotOffloadable
+ * reason. An output that is the input (TTL and checksum aside) inside an outer IPv4 header (TUN) makes
+ * an ENCAP entry.
  */
 export function offloadEntry(
   inp: Uint8Array,
   io: number,
   inLen: number,
   out: Uint8Array,
-  oo: number,
-  outLen: number,
+  frameOff: number,
+  frameLen: number,
   ifindex: number,
+  mtu: number,
   key: Uint8Array,
   value: Uint8Array,
 ): number {
-  if (inLen < L4 + 8 || outLen < L4 + 8) return NotOffloadable.NOT_IPV4;
-  if (u16(inp, io + 12) !== 0x0800 || u16(out, oo + 12) !== 0x0800) return NotOffloadable.NOT_IPV4;
+  if (inLen < L4 + 8 || frameLen < L4 + 8) return NotOffloadable.NOT_IPV4;
+  if (u16(inp, io + 12) !== 0x0800 || u16(out, frameOff + 12) !== 0x0800) return NotOffloadable.NOT_IPV4;
+  // With an outer header the comparisons below look at the inner packet, as if it began 20 bytes later.
+  const encap = out[frameOff + IP + 9] === 4 && u16(out, frameOff + IP + 2) === u16(inp, io + IP + 2) + 20;
+  if (encap && !outerOk(inp, io, out, frameOff)) return NotOffloadable.HEADER_CHANGED;
+  const oo = encap ? frameOff + 20 : frameOff;
+  const outLen = encap ? frameLen - 20 : frameLen;
   if (inp[io + IP] !== 0x45 || out[oo + IP] !== 0x45 || (u16(inp, io + IP + 6) & 0x3fff) !== 0)
     return NotOffloadable.IP_OPTIONS_OR_FRAGMENT;
   const proto = inp[io + IP + 9]!;
@@ -120,19 +128,44 @@ export function offloadEntry(
   } else if (l4In !== u16(out, oo + L4 + csumOff)) {
     return NotOffloadable.CHECKSUM_MISMATCH;
   }
+  if (encap && rewrite) return NotOffloadable.HEADER_CHANGED;
   key.fill(0);
   for (let i = 0; i < 8; i++) key[KEY.SADDR + i] = inp[io + IP + 12 + i]!;
   for (let i = 0; i < 4; i++) key[KEY.SPORT + i] = inp[io + L4 + i]!;
   key[KEY.PROTO] = proto;
   value.fill(0);
-  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0);
+  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0) | (encap ? ENCAP : 0);
   putU32le(value, VAL.IFINDEX, ifindex);
-  for (let i = 0; i < 12; i++) value[VAL.DMAC + i] = out[oo + i]!;
+  for (let i = 0; i < 12; i++) value[VAL.DMAC + i] = out[frameOff + i]!;
+  if (encap) {
+    for (let i = 0; i < 8; i++) value[VAL.OUTER_SADDR + i] = out[frameOff + IP + 12 + i]!;
+    // The outer TTL is the inner one (IPVS) unless it differs: then the director sets one (tunnelTtl).
+    const outerTtl = out[frameOff + IP + 8]!;
+    value[VAL.OUTER_TTL] = outerTtl === ttlOut ? 0 : outerTtl;
+    value[VAL.MTU] = mtu & 0xff;
+    value[VAL.MTU + 1] = (mtu >>> 8) & 0xff;
+  }
   for (let i = 0; i < 8; i++) value[VAL.SADDR + i] = out[oo + IP + 12 + i]!;
   for (let i = 0; i < 4; i++) value[VAL.SPORT + i] = out[oo + L4 + i]!;
   putU32le(value, VAL.IP_DELTA, ipDelta);
   putU32le(value, VAL.L4_DELTA, l4Delta);
   return 0;
+}
+
+/**
+ * The outer header as tun.ts writes it around the input packet: version 4 without options, TOS and DF
+ * copied, not fragmented, protocol 4, a valid checksum (the identification is free: the program picks its
+ * own).
+ */
+function outerOk(inp: Uint8Array, io: number, out: Uint8Array, oo: number): boolean {
+  const o = oo + IP;
+  if (out[o] !== 0x45 || out[o + 1] !== inp[io + IP + 1]) return false;
+  if ((out[o + 6]! & 0xbf) !== 0 || out[o + 7] !== 0) return false;
+  if ((out[o + 6]! & 0x40) !== (inp[io + IP + 6]! & 0x40)) return false;
+  let s = 0;
+  for (let i = 0; i < 20; i += 2) s += u16(out, o + i);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
 }
 
 /** Map values hold native-endian (little-endian on every host this runs on) integers. */

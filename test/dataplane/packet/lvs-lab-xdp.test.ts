@@ -53,7 +53,7 @@ const once = () => new Promise((resolve, reject) => {
   console.log(JSON.stringify({ ok, sockets: ports.size }));
 })();`;
 
-for (const mode of ['dr', 'nat', 'fnat'] as const) {
+for (const mode of ['dr', 'nat', 'tun', 'fnat'] as const) {
   test(`XDP fast path, ${mode}: transfers through the program, entries follow the sessions`, {
     skip: skip ?? false,
     timeout: 180_000,

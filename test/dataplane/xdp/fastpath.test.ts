@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
 import { Bpf, MapType, ProgType, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
-import { fastPathProgram, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { ENCAP, fastPathProgram, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
 import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { parseIp } from '../../../src/engine/addr.js';
 import { Balancer } from '../../../src/engine/balancer.js';
@@ -33,6 +33,14 @@ interface Step {
   in: { port: number; hex: string; status: number; tci: number; vnet: unknown };
   verdict: string;
   out: { port: number; hex: string; vnet: unknown }[];
+}
+
+/** Ones'-complement sum of the 20-byte IPv4 header at `o` (0xFFFF when its checksum is right). */
+function ipv4HeaderSum(b: Uint8Array, o: number): number {
+  let s = 0;
+  for (let i = 0; i < 20; i += 2) s += (b[o + i]! << 8) | b[o + i + 1]!;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
 }
 
 const { scenarios } = loadScenarios() as { scenarios: { name: string; steps: Step[] }[] };
@@ -72,6 +80,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
       0,
       out.length,
       ifindexOf(s.out[0]!.port, s.in.port),
+      1500,
       key,
       value,
     );
@@ -95,7 +104,15 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const { action, output } = bpf.testRun(prog, fromHex(s.in.hex), LO);
         const want = s.out[0]!.port === s.in.port ? XdpAction.TX : XdpAction.REDIRECT;
         assert.equal(action, want, `${where}: action`);
-        assert.equal(toHex(output), s.out[0]!.hex, `${where}: frame`);
+        const expected = fromHex(s.out[0]!.hex);
+        if (value[VAL.FLAGS]! & ENCAP) {
+          // The outer identification is the program's own (the pipeline counts, the program draws), and
+          // the outer checksum follows it: compare the rest, and check that checksum on its own.
+          assert.equal(ipv4HeaderSum(output, 14), 0xffff, `${where}: outer header checksum`);
+          expected.set(output.subarray(18, 20), 18);
+          expected.set(output.subarray(24, 26), 24);
+        }
+        assert.equal(toHex(output), toHex(expected), `${where}: frame`);
         assert.ok(bpf.mapLookup(map, key, stored));
         const packets = Number(new DataView(stored.buffer).getBigUint64(VAL.PACKETS, true));
         assert.ok(packets >= 1, `${where}: counted`);
@@ -108,7 +125,8 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     // the reasons that must hold (SYN/FIN/RST, TOA or PROXY insertion, sequence translation, IPv6...).
     // (The fixtures' Full-NAT real servers sit behind a VLAN, which the program leaves alone: Full-NAT is
     // covered by the equivalence test below.)
-    for (const mode of ['dr', 'nat']) assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
+    for (const mode of ['dr', 'nat', 'tun'])
+      assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
     assert.ok((refused.get(NotOffloadable.TCP_CONTROL) ?? 0) > 0);
     assert.ok((refused.get(NotOffloadable.NOT_IPV4) ?? 0) > 0);
   });
@@ -156,8 +174,8 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     bpf.mapDelete(map, key);
   });
 
-  test('later segments of a session get from the program what the pipeline gives them (DR, NAT, Full-NAT)', () => {
-    for (const mode of ['dr', 'nat', 'fnat'] as const) {
+  test('later segments of a session get from the program what the pipeline gives them (DR, NAT, TUN, Full-NAT)', () => {
+    for (const mode of ['dr', 'nat', 'tun', 'fnat'] as const) {
       const d = director(mode);
       const seg = (from: 'client' | 'rs', seq: number, flags = 0x18, payload = 40) => {
         const f = new Uint8Array(256);
@@ -178,8 +196,9 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         return f.slice(0, len);
       };
       d.forward(seg('client', 1000, 0x02, 0));
-      const sides: ('client' | 'rs')[] = mode === 'dr' ? ['client'] : ['client', 'rs'];
-      if (mode !== 'dr') {
+      const oneWay = mode === 'dr' || mode === 'tun';
+      const sides: ('client' | 'rs')[] = oneWay ? ['client'] : ['client', 'rs'];
+      if (!oneWay) {
         d.forward(seg('rs', 5000, 0x12, 0));
         d.forward(seg('client', 1001, 0x10, 0));
         d.forward(seg('rs', 5001, 0x10, 0)); // Full-NAT: TOA stops once the real server has answered
@@ -188,7 +207,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const first = seg(side, 2000);
         const out1 = d.forward(first);
         assert.equal(
-          offloadEntry(first, 0, first.length, out1, 0, out1.length, LO, key, value),
+          offloadEntry(first, 0, first.length, out1, 0, out1.length, LO, 1500, key, value),
           0,
           `${mode} ${side}`,
         );
@@ -202,7 +221,48 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
           const want = d.forward(later);
           const { action, output } = bpf.testRun(prog, later, LO);
           assert.equal(action, XdpAction.TX, `${mode} ${side} seq ${seq}`);
+          if (mode === 'tun') {
+            assert.equal(ipv4HeaderSum(output, 14), 0xffff, 'outer header checksum');
+            want.set(output.subarray(18, 20), 18); // the identification is the program's own
+            want.set(output.subarray(24, 26), 24);
+          }
           assert.equal(toHex(output), toHex(want), `${mode} ${side} seq ${seq}: the pipeline's frame`);
+        }
+        if (mode === 'tun') {
+          // 1481 bytes of IP would leave as 1501: the pipeline's (frag-needed), not the program's.
+          const big = new Uint8Array(1600);
+          const len = writeTcpFrame(big, 0, {
+            srcMac: GW,
+            dstMac: D0,
+            src: CLIENT,
+            dst: VIP,
+            sport: 40000,
+            dport: 80,
+            seq: 3000,
+            ack: 1,
+            flags: 0x10,
+            payload: 1481 - 52,
+            options: TS_OPTIONS,
+          });
+          assert.equal(
+            bpf.testRun(prog, big.slice(0, len), LO).action,
+            XdpAction.PASS,
+            'too big for the tunnel',
+          );
+          const fits = writeTcpFrame(big, 0, {
+            srcMac: GW,
+            dstMac: D0,
+            src: CLIENT,
+            dst: VIP,
+            sport: 40000,
+            dport: 80,
+            seq: 3000,
+            ack: 1,
+            flags: 0x10,
+            payload: 1480 - 52,
+            options: TS_OPTIONS,
+          });
+          assert.equal(bpf.testRun(prog, big.slice(0, fits), LO).action, XdpAction.TX, 'fits the tunnel');
         }
         bpf.mapDelete(map, key);
       }
@@ -217,9 +277,11 @@ const VIP = parseIp('198.51.100.10').words[0];
 const CLIENT = parseIp('192.0.2.77').words[0];
 
 /** A one-interface director with one TCP service to one real server, as the fixtures' topology has it. */
-function director(mode: 'dr' | 'nat' | 'fnat') {
+function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
   const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [parseIp('10.0.0.200')] });
-  const forwarding = mode === 'dr' ? Forwarding.DR : mode === 'nat' ? Forwarding.NAT : Forwarding.FNAT;
+  const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, tun: Forwarding.TUN, fnat: Forwarding.FNAT }[
+    mode
+  ];
   const svc = b.services.add({
     name: mode,
     protocol: 'tcp',
@@ -228,7 +290,8 @@ function director(mode: 'dr' | 'nat' | 'fnat') {
     scheduler: 'rr',
     forwarding,
   });
-  svc.addDest({ address: parseIp('10.0.0.10'), port: mode === 'dr' ? 80 : 8080, weight: 1 });
+  const rsPort = mode === 'dr' || mode === 'tun' ? 80 : 8080;
+  svc.addDest({ address: parseIp('10.0.0.10'), port: rsPort, weight: 1 });
   const log: SentFrame[] = [];
   const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
     interfaces: [
@@ -250,7 +313,7 @@ function director(mode: 'dr' | 'nat' | 'fnat') {
   let now = 1000;
   return {
     rs: parseIp('10.0.0.10').words[0],
-    rsPort: mode === 'dr' ? 80 : 8080,
+    rsPort,
     get back(): number {
       return mode === 'fnat' ? parseIp('10.0.0.200').words[0] : CLIENT;
     },

@@ -72,7 +72,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   const fast = o.xdp
     ? new XdpFastPath({
         mode: o.xdp,
-        ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname })),
+        ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname, mtu: p.mtu })),
         conns: balancer.conns,
         services: balancer.services,
         dests: balancer.dests,
