@@ -414,6 +414,7 @@ export const MODES: readonly BenchMode[] = [
   lvsMode('fnat'),
   lvsMode('dr', 'native'),
   lvsMode('nat', 'native'),
+  lvsMode('tun', 'native'),
   lvsMode('fnat', 'native'),
   lvsMode('dr', 'generic'),
 ];
