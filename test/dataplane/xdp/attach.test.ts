@@ -1,0 +1,82 @@
+/**
+ * `dataplane.xdp` on a real interface, through the daemon: generic mode attaches the fast path to the
+ * packet interface for as long as the daemon runs and takes it away when it stops; a mode the interface
+ * refuses (here: native while another program holds it) stops the start with a message naming the fast
+ * path and the reason. Root only.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cliPath } from '../../helpers/cli.js';
+import { waitFor } from '../../helpers/daemon.js';
+import { rootSkipReason } from '../../helpers/env.js';
+import { withLab } from '../../helpers/netns.js';
+
+const skip = rootSkipReason();
+
+function config(xdp: string, port: number): string {
+  return `admin: { listen: 127.0.0.1:${port}, token: t }
+dataplane: { kind: packet, interface: eth0, xdp: ${xdp} }
+services:
+  - name: web
+    protocol: tcp
+    address: 10.99.0.100:80
+    forwarding: dr
+    health: { kind: none }
+    realServers: [{ address: 10.99.0.11:80, weight: 1 }]
+`;
+}
+
+/** Holds a generic XDP_PASS program on eth0 of the namespace it runs in until killed. */
+const HOLDER = (dist: string) => `
+const { Bpf, ProgType, XdpFlags } = await import('${dist}/src/dataplane/xdp/bpf.js');
+const { Program } = await import('${dist}/src/dataplane/xdp/asm.js');
+const { interfaceInfo } = await import('${dist}/src/dataplane/packet/ifinfo.js');
+const b = new Bpf();
+const p = b.progLoad(ProgType.XDP, new Program().mov(0, 2).exit().bytes(), 'test_holder');
+b.attachXdp(p, interfaceInfo('eth0').index, XdpFlags.SKB_MODE, 'eth0');
+console.log('holding');
+setInterval(() => {}, 1000);`;
+
+test('dataplane.xdp: attached while the daemon runs, gone after; a refused mode stops the start', {
+  skip: skip ?? false,
+  timeout: 60_000,
+}, async () => {
+  await withLab(async (lab) => {
+    const d = await lab.addNs('d');
+    const p = await lab.addNs('p');
+    await lab.addVeth(
+      { ns: d, name: 'eth0', addresses: ['10.99.0.1/24'] },
+      { ns: p, name: 'eth0', addresses: ['10.99.0.2/24'] },
+    );
+    const file = join(tmpdir(), `tslvs-xdp-${lab.prefix}.yaml`);
+    const xdpProgram = async () => (await lab.exec(d, ['ip', '-d', 'link', 'show', 'eth0'])).stdout;
+
+    writeFileSync(file, config('generic', 9191));
+    const daemon = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
+    await waitFor(
+      'the fast path on eth0',
+      async () => /xdpgeneric[\s\S]*tslvs_fastpath/.test(await xdpProgram()),
+      20_000,
+    );
+    await daemon.stop();
+    await waitFor('the fast path to leave eth0', async () => !/xdp/.test(await xdpProgram()), 10_000);
+
+    const dist = join(cliPath, '..', '..', '..');
+    const holder = lab.spawn(d, [process.execPath, '--input-type=module', '-e', HOLDER(dist)]);
+    await holder.waitForLine(/^holding$/, 10_000);
+    writeFileSync(file, config('native', 9192));
+    const r = await lab.exec(d, [process.execPath, cliPath, 'run', '-c', file], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /XDP fast path \(native\) unavailable: bpf\(BPF_LINK_CREATE, XDP\) failed on eth0: EEXIST/,
+    );
+    await holder.stop();
+  });
+});
