@@ -16,6 +16,7 @@
  * IPVS, which does not verify on forward either.
  */
 import { FP, Program, type Reg, Size } from './asm.js';
+import { ipv6Path } from './fastpath-prog6.js';
 
 /** Session key: addresses and ports exactly as on the wire, then the protocol. */
 export const KEY = Object.freeze({ SADDR: 0, DADDR: 4, SPORT: 8, DPORT: 10, PROTO: 12, LEN: 16 });
@@ -56,7 +57,7 @@ export const ENCAP = 4;
 const ETH = 14;
 const IP = ETH;
 const L4 = ETH + 20;
-const HELPER_MAP_LOOKUP = 1;
+export const HELPER_MAP_LOOKUP = 1;
 const HELPER_PRANDOM = 7;
 const HELPER_REDIRECT = 23;
 const HELPER_ADJUST_HEAD = 44;
@@ -65,19 +66,20 @@ const XDP_PASS = 2;
 const XDP_TX = 3;
 
 // Registers: r6 ctx, r7 session value, r8 packet start, r9 packet end (callee-saved across helpers).
-const CTX: Reg = 6;
-const VALUE: Reg = 7;
-const DATA: Reg = 8;
-const END: Reg = 9;
+export const CTX: Reg = 6;
+export const VALUE: Reg = 7;
+export const DATA: Reg = 8;
+export const END: Reg = 9;
 
-/** The program for session map `sessionsFd`. */
-export function fastPathProgram(sessionsFd: number): Program {
+/** The program for the IPv4 session map `sessionsFd` and the IPv6 one `sessions6Fd` (fastpath-prog6.ts). */
+export function fastPathProgram(sessionsFd: number, sessions6Fd: number): Program {
   const p = new Program();
   p.movReg(CTX, 1);
   p.load(Size.W, DATA, CTX, 0);
   p.load(Size.W, END, CTX, 4);
   needBytes(p, L4 + 8);
-  p.load(Size.H, 2, DATA, 12).jmp('jne', 2, 0x0008, 'pass'); // EtherType IPv4 (read little-endian)
+  p.load(Size.H, 2, DATA, 12).jmp('jeq', 2, 0xdd86, 'ipv6'); // EtherType IPv6 (read little-endian)
+  p.jmp('jne', 2, 0x0008, 'pass'); // IPv4
   p.load(Size.B, 2, DATA, IP).jmp('jne', 2, 0x45, 'pass'); // version 4, no options
   p.load(Size.H, 2, DATA, IP + 6)
     .alu('and', 2, 0xff3f)
@@ -118,6 +120,7 @@ export function fastPathProgram(sessionsFd: number): Program {
   p.label('udp');
   forward(p, L4 + 6, 'udp');
   tunnel(p);
+  ipv6Path(p, sessions6Fd);
   p.label('pass').mov(0, XDP_PASS).exit();
   p.label('aborted').mov(0, XDP_ABORTED).exit();
   return p;
@@ -131,26 +134,38 @@ export function fastPathProgram(sessionsFd: number): Program {
  */
 function tunnel(p: Program): void {
   p.label('tunnel');
-  p.load(Size.H, 2, DATA, IP + 2).toBe(2, 16).alu('add', 2, 20);
+  p.load(Size.H, 2, DATA, IP + 2)
+    .toBe(2, 16)
+    .alu('add', 2, 20);
   p.load(Size.H, 3, VALUE, VAL.MTU).jmpReg('jgt', 2, 3, 'pass');
   p.movReg(1, CTX).mov(2, -20).call(HELPER_ADJUST_HEAD).jmp('jne', 0, 0, 'pass');
   // Packet pointers are void after adjust_head: reload and bound them again (cannot fail: 42 bytes were
   // there before, 62 are now).
   p.load(Size.W, DATA, CTX, 0).load(Size.W, END, CTX, 4);
   const INNER = IP + 20;
-  p.movReg(2, DATA).alu('add', 2, INNER + 20).jmpReg('jgt', 2, END, 'aborted');
+  p.movReg(2, DATA)
+    .alu('add', 2, INNER + 20)
+    .jmpReg('jgt', 2, END, 'aborted');
   count(p, 20);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, 'tunnel_ttl');
-  p.load(Size.B, 2, DATA, INNER + 8).alu('sub', 2, 1).store(Size.B, DATA, INNER + 8, 2);
+  p.load(Size.B, 2, DATA, INNER + 8)
+    .alu('sub', 2, 1)
+    .store(Size.B, DATA, INNER + 8, 2);
   p.load(Size.H, 2, DATA, INNER + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);
   updateChecksum(p, INNER + 10, false, 'inner');
   p.label('tunnel_ttl');
   p.storeImm(Size.H, DATA, 12, 0x0008); // EtherType IPv4
   p.storeImm(Size.B, DATA, IP, 0x45);
   p.load(Size.B, 2, DATA, INNER + 1).store(Size.B, DATA, IP + 1, 2);
-  p.load(Size.H, 2, DATA, INNER + 2).toBe(2, 16).alu('add', 2, 20).toBe(2, 16).store(Size.H, DATA, IP + 2, 2);
+  p.load(Size.H, 2, DATA, INNER + 2)
+    .toBe(2, 16)
+    .alu('add', 2, 20)
+    .toBe(2, 16)
+    .store(Size.H, DATA, IP + 2, 2);
   p.call(HELPER_PRANDOM).store(Size.H, DATA, IP + 4, 0);
-  p.load(Size.B, 2, DATA, INNER + 6).alu('and', 2, 0x40).store(Size.B, DATA, IP + 6, 2);
+  p.load(Size.B, 2, DATA, INNER + 6)
+    .alu('and', 2, 0x40)
+    .store(Size.B, DATA, IP + 6, 2);
   p.storeImm(Size.B, DATA, IP + 7, 0);
   p.load(Size.B, 2, VALUE, VAL.OUTER_TTL).jmp('jne', 2, 0, 'tunnel_fixed_ttl');
   p.load(Size.B, 2, DATA, INNER + 8);
@@ -168,7 +183,7 @@ function tunnel(p: Program): void {
 }
 
 /** if (data + n > data_end) goto pass. */
-function needBytes(p: Program, n: number): void {
+export function needBytes(p: Program, n: number): void {
   p.movReg(2, DATA).alu('add', 2, n).jmpReg('jgt', 2, END, 'pass');
 }
 
@@ -199,7 +214,7 @@ function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
  * Counts the packet (its frame length less `extra` bytes the program added). Activity is read from the
  * packet count, so no time is stamped: a helper call per packet saved.
  */
-function count(p: Program, extra: number): void {
+export function count(p: Program, extra: number): void {
   p.mov(1, 1).atomicAdd(Size.DW, VALUE, VAL.PACKETS, 1);
   p.movReg(1, END).aluReg('sub', 1, DATA);
   if (extra) p.alu('sub', 1, extra);
@@ -207,7 +222,7 @@ function count(p: Program, extra: number): void {
 }
 
 /** Writes the MACs and sends: XDP_TX out of the input interface, bpf_redirect to another. */
-function send(p: Program, id: string): void {
+export function send(p: Program, id: string): void {
   p.load(Size.W, 2, VALUE, VAL.DMAC).store(Size.W, DATA, 0, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 4).store(Size.W, DATA, 4, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 8).store(Size.W, DATA, 8, 2);
@@ -220,7 +235,7 @@ function send(p: Program, id: string): void {
  * Checksum field at `off` (its current value in r2 as loaded, little-endian) += delta in r3 (RFC 1624
  * eqn. 3: HC' = ~(~HC + delta), delta already summed over ~m + m'). A UDP result of zero is sent as 0xFFFF.
  */
-function updateChecksum(p: Program, off: number, udp: boolean, tag: string): void {
+export function updateChecksum(p: Program, off: number, udp: boolean, tag: string): void {
   p.toBe(2, 16).alu('xor', 2, 0xffff).aluReg('add', 2, 3);
   for (let i = 0; i < 3; i++) p.movReg(4, 2).alu('rsh', 4, 16).alu('and', 2, 0xffff).aluReg('add', 2, 4);
   p.alu('xor', 2, 0xffff);

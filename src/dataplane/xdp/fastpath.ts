@@ -19,7 +19,9 @@ import type { ServiceTable } from '../../engine/service-table.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import { Bpf, MapType, ProgType, XdpFlags } from './bpf.js';
 import { fastPathProgram, KEY, REWRITE, VAL } from './fastpath-prog.js';
+import { KEY6, VAL6 } from './fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from './offload-entry.js';
+import { offloadEntry6 } from './offload-entry6.js';
 
 export type XdpMode = 'native' | 'generic';
 
@@ -38,7 +40,7 @@ export const FAST_PATH_COUNTERS = Object.freeze([
   'xdp_map_full',
   'xdp_forwarded_packets',
   'xdp_forwarded_bytes',
-  'xdp_refused_not_ipv4',
+  'xdp_refused_protocol',
   'xdp_refused_gso',
   'xdp_refused_vlan',
   'xdp_refused_partial_checksum',
@@ -51,7 +53,7 @@ const C = Object.freeze({
   MAP_FULL: 2,
   PACKETS: 3,
   BYTES: 4,
-  NOT_IPV4: 5,
+  PROTOCOL: 5,
   GSO: 6,
   VLAN: 7,
   PARTIAL: 8,
@@ -68,10 +70,14 @@ export class XdpFastPath implements ForwardObserver {
   readonly counters = new Float64Array(FAST_PATH_COUNTERS.length);
   readonly #bpf: Bpf;
   readonly #map: number;
+  readonly #map6: number;
   readonly #prog: number;
   readonly #links: number[] = [];
   readonly #o: FastPathOptions;
-  /** Per slot (conn * 2 + dir): installed, the key, packets and bytes already folded into the counters. */
+  /**
+   * Per slot (conn * 2 + dir): installed (4 or 6: the family, whose map holds it), the key (KEY6.LEN
+   * stride), packets and bytes already folded into the counters.
+   */
   readonly #installed: Uint8Array;
   readonly #keys: Uint8Array;
   readonly #seenPackets: Float64Array;
@@ -83,23 +89,30 @@ export class XdpFastPath implements ForwardObserver {
   #cursor = 0;
   readonly #key = new Uint8Array(KEY.LEN);
   readonly #value = new Uint8Array(VAL.LEN);
-  readonly #valueView = new DataView(this.#value.buffer);
+  readonly #key6 = new Uint8Array(KEY6.LEN);
+  readonly #value6 = new Uint8Array(VAL6.LEN);
+  /** The first VAL.LEN bytes of #value6: an IPv4 value read back (the counters sit at the same offsets). */
+  readonly #value6Head = this.#value6.subarray(0, VAL.LEN);
+  readonly #valueView = new DataView(this.#value6.buffer);
 
   constructor(o: FastPathOptions) {
     this.#o = o;
     const slots = (o.conns.capacity + 1) * 2;
     this.#installed = new Uint8Array(slots);
-    this.#keys = new Uint8Array(slots * KEY.LEN);
+    this.#keys = new Uint8Array(slots * KEY6.LEN);
     this.#seenPackets = new Float64Array(slots);
     this.#seenBytes = new Float64Array(slots);
     this.#list = new Int32Array(slots);
     this.#pos = new Int32Array(slots);
     this.#bpf = new Bpf();
     let map = -1;
+    let map6 = -1;
     let prog = -1;
     try {
-      map = this.#bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, Math.min(slots, 1 << 22), 'tslvs_sessions');
-      prog = this.#bpf.progLoad(ProgType.XDP, fastPathProgram(map).bytes(), 'tslvs_fastpath');
+      const entries = Math.min(slots, 1 << 22);
+      map = this.#bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, entries, 'tslvs_sessions');
+      map6 = this.#bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, entries, 'tslvs_sessions6');
+      prog = this.#bpf.progLoad(ProgType.XDP, fastPathProgram(map, map6).bytes(), 'tslvs_fastpath');
       const flags = o.mode === 'native' ? XdpFlags.DRV_MODE : XdpFlags.SKB_MODE;
       const seen = new Set<number>();
       for (const p of o.ports) {
@@ -111,6 +124,7 @@ export class XdpFastPath implements ForwardObserver {
       for (const l of this.#links) this.#bpf.close(l);
       this.#bpf.close(prog);
       this.#bpf.close(map);
+      this.#bpf.close(map6);
       this.#bpf.dispose();
       throw new TslvsError(
         ErrorCodes.ENVIRONMENT,
@@ -121,6 +135,7 @@ export class XdpFastPath implements ForwardObserver {
       );
     }
     this.#map = map;
+    this.#map6 = map6;
     this.#prog = prog;
   }
 
@@ -149,10 +164,6 @@ export class XdpFastPath implements ForwardObserver {
     if (this.#installed[slot]) return;
     if (tcp && conns.state(conn) !== TcpState.ESTABLISHED) return;
     if (conns.flags(conn) & (CF.ONE_PACKET | CF.TEMPLATE)) return;
-    if (p.af !== 4) {
-      this.counters[C.NOT_IPV4]!++;
-      return;
-    }
     if (p.gso) {
       this.counters[C.GSO]!++;
       return;
@@ -163,9 +174,23 @@ export class XdpFastPath implements ForwardObserver {
     }
     const port = this.#o.ports[outIface];
     if (!port) return;
-    const key = this.#key;
-    const value = this.#value;
-    const r = offloadEntry(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, port.mtu, key, value);
+    const v4 = p.af === 4;
+    const key = v4 ? this.#key : this.#key6;
+    const value = v4 ? this.#value : this.#value6;
+    const r = v4
+      ? offloadEntry(
+          p.buf,
+          p.frameOff,
+          p.frameLen,
+          outBuf,
+          outOff,
+          outLen,
+          port.ifindex,
+          port.mtu,
+          key,
+          value,
+        )
+      : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, key, value);
     if (r !== 0) {
       this.counters[refusal(r)]!++;
       return;
@@ -178,13 +203,13 @@ export class XdpFastPath implements ForwardObserver {
       return;
     }
     try {
-      this.#bpf.mapUpdate(this.#map, key, value);
+      this.#bpf.mapUpdate(v4 ? this.#map : this.#map6, key, value);
     } catch {
       this.counters[C.MAP_FULL]!++;
       return;
     }
-    this.#keys.set(key, slot * KEY.LEN);
-    this.#installed[slot] = 1;
+    this.#keys.set(key, slot * KEY6.LEN);
+    this.#installed[slot] = p.af;
     this.#seenPackets[slot] = 0;
     this.#seenBytes[slot] = 0;
     this.#pos[slot] = this.#count;
@@ -197,7 +222,8 @@ export class XdpFastPath implements ForwardObserver {
     for (let s = conn * 2; s <= conn * 2 + 1; s++) {
       if (!this.#installed[s]) continue;
       this.#fold(s);
-      this.#bpf.mapDelete(this.#map, this.#keyOf(s));
+      const v4 = this.#installed[s] === 4;
+      this.#bpf.mapDelete(v4 ? this.#map : this.#map6, this.#keyOf(s, v4));
       this.#installed[s] = 0;
       const at = this.#pos[s]!;
       const last = this.#list[--this.#count]!;
@@ -231,17 +257,20 @@ export class XdpFastPath implements ForwardObserver {
     }
   }
 
-  /** The key of `slot` in the scratch key. */
-  #keyOf(slot: number): Uint8Array {
-    const k = this.#key;
-    const o = slot * KEY.LEN;
-    for (let i = 0; i < KEY.LEN; i++) k[i] = this.#keys[o + i]!;
+  /** The key of `slot` in the scratch key of its family. */
+  #keyOf(slot: number, v4: boolean): Uint8Array {
+    const k = v4 ? this.#key : this.#key6;
+    const o = slot * KEY6.LEN;
+    for (let i = 0; i < k.length; i++) k[i] = this.#keys[o + i]!;
     return k;
   }
 
   /** Adds the entry's new packets and bytes to the counters; true when there were any. */
   #fold(slot: number): boolean {
-    if (!this.#bpf.mapLookup(this.#map, this.#keyOf(slot), this.#value)) return false;
+    const v4 = this.#installed[slot] === 4;
+    // Both value layouts keep the counters at the same offsets: read into the larger buffer.
+    const into = v4 ? this.#value6Head : this.#value6;
+    if (!this.#bpf.mapLookup(v4 ? this.#map : this.#map6, this.#keyOf(slot, v4), into)) return false;
     const v = this.#valueView;
     const packets = Number(v.getBigUint64(VAL.PACKETS, true));
     const bytes = Number(v.getBigUint64(VAL.BYTES, true));
@@ -266,11 +295,12 @@ export class XdpFastPath implements ForwardObserver {
     this.#links.length = 0;
     this.#bpf.close(this.#prog);
     this.#bpf.close(this.#map);
+    this.#bpf.close(this.#map6);
     this.#bpf.dispose();
   }
 }
 
 function refusal(r: number): number {
   if (r === NotOffloadable.HEADER_CHANGED || r === NotOffloadable.PAYLOAD_CHANGED) return C.HEADER_CHANGED;
-  return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.NOT_IPV4 : C.OTHER;
+  return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.PROTOCOL : C.OTHER;
 }

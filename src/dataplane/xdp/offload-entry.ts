@@ -23,17 +23,17 @@ export const NotOffloadable = Object.freeze({
 const IP = 14;
 const L4 = 34;
 
-function u16(b: Uint8Array, o: number): number {
+export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
-function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+export function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
 }
 
 /** Sum of ~old + new over the 16-bit words at `off`..`off+n` that differ (RFC 1624 eqn. 3 terms). */
-function wordDelta(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): number {
+export function wordDelta(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): number {
   let d = 0;
   for (let i = 0; i < n; i += 2) {
     const o = u16(a, ao + i);
@@ -169,7 +169,7 @@ function outerOk(inp: Uint8Array, io: number, out: Uint8Array, oo: number): bool
 }
 
 /** Map values hold native-endian (little-endian on every host this runs on) integers. */
-function putU32le(b: Uint8Array, o: number, v: number): void {
+export function putU32le(b: Uint8Array, o: number, v: number): void {
   b[o] = v & 0xff;
   b[o + 1] = (v >>> 8) & 0xff;
   b[o + 2] = (v >>> 16) & 0xff;

@@ -11,12 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
 import { Bpf, MapType, ProgType, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
 import { ENCAP, fastPathProgram, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
+import { offloadEntry6 } from '../../../src/dataplane/xdp/offload-entry6.js';
 import { parseIp } from '../../../src/engine/addr.js';
 import { Balancer } from '../../../src/engine/balancer.js';
 import { Forwarding } from '../../../src/engine/forwarding.js';
 import { MutableFrame, Pipeline, Verdict } from '../../../src/engine/pipeline/index.js';
 import { newFlowKey } from '../../../src/engine/schedulers/scheduler.js';
+import { checksum, pseudoSumV6At } from '../../../src/wire/checksum.js';
 import {
   fromHex,
   loadScenarios,
@@ -52,39 +55,41 @@ const ifindexOf = (port: number, inPort: number) => (port === inPort ? LO : 100 
 describe('XDP fast path', { skip: skip ?? false }, () => {
   let bpf: Bpf;
   let map = -1;
+  let map6 = -1;
   let prog = -1;
   const key = new Uint8Array(KEY.LEN);
   const value = new Uint8Array(VAL.LEN);
-  const stored = new Uint8Array(VAL.LEN);
+  const key6 = new Uint8Array(KEY6.LEN);
+  const value6 = new Uint8Array(VAL6.LEN);
+  const stored = new Uint8Array(VAL6.LEN);
 
   before(() => {
     bpf = new Bpf();
     map = bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, 1024, 'tslvs_test');
-    prog = bpf.progLoad(ProgType.XDP, fastPathProgram(map).bytes(), 'tslvs_test');
+    map6 = bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, 1024, 'tslvs_test6');
+    prog = bpf.progLoad(ProgType.XDP, fastPathProgram(map, map6).bytes(), 'tslvs_test');
   });
   after(() => {
     bpf.close(prog);
     bpf.close(map);
+    bpf.close(map6);
     bpf.dispose();
   });
 
   /** The entry for a fixture step, installed; null with the reason when refused. */
+  /** The map and key of the last entry installed. */
+  let cur = { map: -1, key };
+
   function install(s: Step): number {
     const inp = fromHex(s.in.hex);
     const out = fromHex(s.out[0]!.hex);
-    const r = offloadEntry(
-      inp,
-      0,
-      inp.length,
-      out,
-      0,
-      out.length,
-      ifindexOf(s.out[0]!.port, s.in.port),
-      1500,
-      key,
-      value,
-    );
-    if (r === 0) bpf.mapUpdate(map, key, value);
+    const ifindex = ifindexOf(s.out[0]!.port, s.in.port);
+    const v6 = inp[12] === 0x86 && inp[13] === 0xdd;
+    const r = v6
+      ? offloadEntry6(inp, 0, inp.length, out, 0, out.length, ifindex, key6, value6)
+      : offloadEntry(inp, 0, inp.length, out, 0, out.length, ifindex, 1500, key, value);
+    cur = v6 ? { map: map6, key: key6 } : { map, key };
+    if (r === 0) bpf.mapUpdate(cur.map, cur.key, v6 ? value6 : value);
     return r;
   }
 
@@ -113,10 +118,10 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
           expected.set(output.subarray(24, 26), 24);
         }
         assert.equal(toHex(output), toHex(expected), `${where}: frame`);
-        assert.ok(bpf.mapLookup(map, key, stored));
+        assert.ok(bpf.mapLookup(cur.map, cur.key, stored.subarray(0, cur.map === map ? VAL.LEN : VAL6.LEN)));
         const packets = Number(new DataView(stored.buffer).getBigUint64(VAL.PACKETS, true));
         assert.ok(packets >= 1, `${where}: counted`);
-        bpf.mapDelete(map, key);
+        bpf.mapDelete(cur.map, cur.key);
         const mode = sc.name.split(/[ :]/)[0]!;
         accepted.set(mode, (accepted.get(mode) ?? 0) + 1);
       }
@@ -125,7 +130,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     // the reasons that must hold (SYN/FIN/RST, TOA or PROXY insertion, sequence translation, IPv6...).
     // (The fixtures' Full-NAT real servers sit behind a VLAN, which the program leaves alone: Full-NAT is
     // covered by the equivalence test below.)
-    for (const mode of ['dr', 'nat', 'tun'])
+    for (const mode of ['dr', 'nat', 'tun', 'dr6'])
       assert.ok((accepted.get(mode) ?? 0) > 0, `no ${mode} step offloaded`);
     assert.ok((refused.get(NotOffloadable.TCP_CONTROL) ?? 0) > 0);
     assert.ok((refused.get(NotOffloadable.NOT_IPV4) ?? 0) > 0);
@@ -268,6 +273,59 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
       }
     }
   });
+
+  test('IPv6: later segments get from the program what the pipeline gives them (DR, NAT, Full-NAT)', () => {
+    for (const mode of ['dr', 'nat', 'fnat'] as const) {
+      const d = director6(mode);
+      const seg = (from: 'client' | 'rs', seq: number, flags = 0x18, payload = 40) =>
+        tcp6Frame(
+          from === 'client'
+            ? { srcMac: GW, src: CLIENT6, dst: VIP6, sport: 40000, dport: 80, seq, flags, payload }
+            : {
+                srcMac: RS_MAC,
+                src: RS6,
+                dst: d.back(),
+                sport: d.rsPort,
+                dport: d.backPort(),
+                seq,
+                flags,
+                payload,
+              },
+        );
+      d.forward(seg('client', 1000, 0x02, 0));
+      const sides: ('client' | 'rs')[] = mode === 'dr' ? ['client'] : ['client', 'rs'];
+      if (mode !== 'dr') {
+        d.forward(seg('rs', 5000, 0x12, 0));
+        d.forward(seg('client', 1001, 0x10, 0));
+        d.forward(seg('rs', 5001, 0x10, 0));
+      }
+      for (const side of sides) {
+        const first = seg(side, 2000);
+        const out1 = d.forward(first);
+        assert.equal(
+          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, key6, value6),
+          0,
+          `${mode} ${side}`,
+        );
+        bpf.mapUpdate(map6, key6, value6);
+        for (const [seq, payload] of [
+          [2040, 100],
+          [9999, 7],
+        ] as const) {
+          const later = seg(side, seq, 0x10, payload);
+          const want = d.forward(later);
+          const { action, output } = bpf.testRun(prog, later, LO);
+          assert.equal(action, XdpAction.TX, `IPv6 ${mode} ${side} seq ${seq}`);
+          assert.equal(toHex(output), toHex(want), `IPv6 ${mode} ${side} seq ${seq}: the pipeline's frame`);
+        }
+        // Hop limit 1 is the pipeline's (time exceeded).
+        const last = seg(side, 3000);
+        last[21] = 1;
+        assert.equal(bpf.testRun(prog, last, LO).action, XdpAction.PASS, `IPv6 ${mode}: hop limit 1`);
+        bpf.mapDelete(map6, key6);
+      }
+    }
+  });
 });
 
 const D0 = 0x0200_0000_0d00;
@@ -327,6 +385,108 @@ function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
       return b.conns.lport(b.conns.lookupIn(k, now));
     },
     /** The pipeline's one output frame for `f` (which must be forwarded). */
+    forward(f: Uint8Array): Uint8Array {
+      log.length = 0;
+      const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
+      assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
+      assert.equal(log.length, 1);
+      return log[0]!.bytes;
+    },
+  };
+}
+
+const VIP6 = '2001:db8:1::10';
+const CLIENT6 = '2001:db8:c::77';
+const RS6 = '2001:db8:10::10';
+
+interface Tcp6 {
+  srcMac: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  seq: number;
+  flags: number;
+  payload: number;
+}
+
+/** Ethernet + IPv6 + TCP (timestamps option) with a correct checksum, to D0. */
+function tcp6Frame(o: Tcp6): Uint8Array {
+  const tcpLen = 32 + o.payload;
+  const f = new Uint8Array(14 + 40 + tcpLen);
+  const v = new DataView(f.buffer);
+  v.setUint16(0, D0 / 2 ** 32);
+  v.setUint32(2, D0 % 2 ** 32);
+  v.setUint16(6, o.srcMac / 2 ** 32);
+  v.setUint32(8, o.srcMac % 2 ** 32);
+  v.setUint16(12, 0x86dd);
+  v.setUint32(14, 0x60000000);
+  v.setUint16(18, tcpLen);
+  f[20] = 6;
+  f[21] = 64;
+  const words = (a: string) => parseIp(a).words;
+  words(o.src).forEach((w, i) => v.setUint32(22 + 4 * i, w));
+  words(o.dst).forEach((w, i) => v.setUint32(38 + 4 * i, w));
+  v.setUint16(54, o.sport);
+  v.setUint16(56, o.dport);
+  v.setUint32(58, o.seq);
+  v.setUint32(62, 1);
+  f[66] = 8 << 4;
+  f[67] = o.flags;
+  v.setUint16(68, 64240);
+  f.set(TS_OPTIONS, 74);
+  for (let i = 0; i < o.payload; i++) f[86 + i] = (i * 7) & 255;
+  v.setUint16(70, checksum(f, 54, tcpLen, pseudoSumV6At(f, 14, 6, tcpLen)));
+  return f;
+}
+
+/** director() for IPv6: VIP 2001:db8:1::10, one real server 2001:db8:10::10, local address 2001:db8:10::200. */
+function director6(mode: 'dr' | 'nat' | 'fnat') {
+  const lip = parseIp('2001:db8:10::200');
+  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [lip] });
+  const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, fnat: Forwarding.FNAT }[mode];
+  const svc = b.services.add({
+    name: mode,
+    protocol: 'tcp',
+    address: parseIp(VIP6),
+    port: 80,
+    scheduler: 'rr',
+    forwarding,
+  });
+  const rsPort = mode === 'dr' ? 80 : 8080;
+  svc.addDest({ address: parseIp(RS6), port: rsPort, weight: 1 });
+  const log: SentFrame[] = [];
+  const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
+    interfaces: [
+      {
+        mac: D0,
+        addresses: [
+          { address: parseIp('2001:db8:10::1'), prefixLen: 64 },
+          { address: parseIp('2001:db8:203::1'), prefixLen: 64 },
+        ],
+      },
+    ],
+    routes: [{ prefix: parseIp('::'), prefixLen: 0, via: parseIp('2001:db8:203::fe'), iface: 0 }],
+    staticNeighbours: [
+      { address: parseIp('2001:db8:203::fe'), mac: GW },
+      { address: parseIp(RS6), mac: RS_MAC },
+    ],
+  });
+  const frame = new MutableFrame();
+  let now = 1000;
+  return {
+    rsPort,
+    back: () => (mode === 'fnat' ? '2001:db8:10::200' : CLIENT6),
+    backPort(): number {
+      if (mode !== 'fnat') return 40000;
+      const k = newFlowKey();
+      k.af = 6;
+      parseIp(CLIENT6).words.forEach((w, i) => (k.saddr[i] = w));
+      parseIp(VIP6).words.forEach((w, i) => (k.daddr[i] = w));
+      k.sport = 40000;
+      k.dport = 80;
+      return b.conns.lport(b.conns.lookupIn(k, now));
+    },
     forward(f: Uint8Array): Uint8Array {
       log.length = 0;
       const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
