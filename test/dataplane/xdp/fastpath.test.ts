@@ -424,9 +424,10 @@ function tcp6Frame(o: Tcp6): Uint8Array {
   v.setUint16(18, tcpLen);
   f[20] = 6;
   f[21] = 64;
-  const words = (a: string) => parseIp(a).words;
-  words(o.src).forEach((w, i) => v.setUint32(22 + 4 * i, w));
-  words(o.dst).forEach((w, i) => v.setUint32(38 + 4 * i, w));
+  for (let i = 0; i < 4; i++) {
+    v.setUint32(22 + 4 * i, parseIp(o.src).words[i]!);
+    v.setUint32(38 + 4 * i, parseIp(o.dst).words[i]!);
+  }
   v.setUint16(54, o.sport);
   v.setUint16(56, o.dport);
   v.setUint32(58, o.seq);
@@ -481,8 +482,8 @@ function director6(mode: 'dr' | 'nat' | 'fnat') {
       if (mode !== 'fnat') return 40000;
       const k = newFlowKey();
       k.af = 6;
-      parseIp(CLIENT6).words.forEach((w, i) => (k.saddr[i] = w));
-      parseIp(VIP6).words.forEach((w, i) => (k.daddr[i] = w));
+      k.saddr.set(parseIp(CLIENT6).words);
+      k.daddr.set(parseIp(VIP6).words);
       k.sport = 40000;
       k.dport = 80;
       return b.conns.lport(b.conns.lookupIn(k, now));
