@@ -21,7 +21,7 @@ Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 
 P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
 gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
 the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). --xdp
-runs the director's XDP fast path (dataplane.xdp: generic): established IPv4 sessions are forwarded
+runs the director's XDP fast path (dataplane.xdp: generic): established sessions are forwarded
 in the kernel's XDP hook, the rest by the pipeline. Needs root.`;
 
 export async function main(argv: string[]): Promise<number> {

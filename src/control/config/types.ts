@@ -59,7 +59,7 @@ export interface PacketDataplaneConfig {
   answerPing: boolean;
   /** Echo replies per second at most (burst: one second's worth); 0 = no limit, as the kernel. */
   pingRatePerSec: number;
-  /** The XDP fast path for established IPv4 sessions: off, in the driver (native) or generic (any device). */
+  /** The XDP fast path for established sessions: off, in the driver (native) or generic (any device). */
   xdp: 'off' | 'native' | 'generic';
 }
 

@@ -39,7 +39,7 @@ export interface LvsHandlerOptions {
   pingRatePerSec?: number;
   /** Hash seed of the session table (random when absent); sync peers need not share it. */
   seed?: number;
-  /** The XDP fast path for established IPv4 sessions (src/dataplane/xdp/), attached in this mode. */
+  /** The XDP fast path for established sessions (src/dataplane/xdp/), attached in this mode. */
   xdp?: 'native' | 'generic';
   /** Neighbours known in advance (benchmarks: no ARP during a run). */
   staticNeighbours?: Array<{ address: IpAddress; mac: string }>;

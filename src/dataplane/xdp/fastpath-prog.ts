@@ -1,7 +1,7 @@
 /**
  * The XDP fast path's program and its session map layout. The pipeline stays the director: it schedules,
  * tracks state and decides. Once a session's packets are plain header rewrites (an established TCP
- * connection or a UDP flow, IPv4, no header insertion and no sequence translation), the data plane copies
+ * connection or a UDP flow, no header insertion and no sequence translation), the data plane copies
  * what the pipeline did to one packet into the map, and this program applies the same rewrite to the rest
  * of that direction of the session in the driver, before any socket buffer exists: the idea of DPVS's
  * flow offload and of the kernel's nf_flowtable, done as Katran does it (one map lookup per packet).
@@ -13,7 +13,7 @@
  * MACs, counts, and sends the frame out (XDP_TX on the same interface, bpf_redirect to
  * another). Everything else goes on (XDP_PASS) to the kernel and the AF_PACKET ring, i.e. to the pipeline.
  * Checksums are updated, not verified: a corrupt segment stays corrupt and its receiver drops it, as with
- * IPVS, which does not verify on forward either.
+ * IPVS, which does not verify on forward either. IPv6 frames branch off to fastpath-prog6.ts.
  */
 import { FP, Program, type Reg, Size } from './asm.js';
 import { ipv6Path } from './fastpath-prog6.js';
