@@ -13,6 +13,8 @@ import { libc, syscallError } from '../packet/libc.js';
 import { PinnedBuffer } from '../packet/pinned.js';
 
 export const MapType = Object.freeze({ HASH: 1, ARRAY: 2, PERCPU_ARRAY: 6, LRU_HASH: 9 });
+/** BPF_F_NO_PREALLOC: a hash map's elements are allocated on update, not all at creation. */
+export const MapFlags = Object.freeze({ NO_PREALLOC: 1 });
 export const ProgType = Object.freeze({ XDP: 6 });
 const ATTACH_XDP = 37;
 export const XdpFlags = Object.freeze({ SKB_MODE: 2, DRV_MODE: 4 });
@@ -68,13 +70,21 @@ export class Bpf {
     return BigInt(this.#mem.address + off);
   }
 
-  /** A map; `name` (up to 15 characters) shows in bpftool. */
-  mapCreate(type: number, keySize: number, valueSize: number, maxEntries: number, name: string): number {
+  /** A map; `name` (up to 15 characters) shows in bpftool; `flags`: MapFlags. */
+  mapCreate(
+    type: number,
+    keySize: number,
+    valueSize: number,
+    maxEntries: number,
+    name: string,
+    flags = 0,
+  ): number {
     const a = this.#attr();
     a.setUint32(0, type, true);
     a.setUint32(4, keySize, true);
     a.setUint32(8, valueSize, true);
     a.setUint32(12, maxEntries, true);
+    a.setUint32(16, flags, true);
     this.#mem.buf.write(name.slice(0, 15), ATTR + 28, 'latin1');
     const fd = this.#call(Cmd.MAP_CREATE);
     if (fd < 0) throw syscallError('bpf(BPF_MAP_CREATE)', libc().errno(), { map: name });

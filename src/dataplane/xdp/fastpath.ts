@@ -17,7 +17,7 @@ import { RxStatus } from '../../engine/pipeline/frame.js';
 import type { Packet } from '../../engine/pipeline/packet.js';
 import type { ServiceTable } from '../../engine/service-table.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { Bpf, MapType, ProgType, XdpFlags } from './bpf.js';
+import { Bpf, MapFlags, MapType, ProgType, XdpFlags } from './bpf.js';
 import { fastPathProgram, KEY, REWRITE, VAL } from './fastpath-prog.js';
 import { KEY6, VAL6 } from './fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from './offload-entry.js';
@@ -109,9 +109,12 @@ export class XdpFastPath implements ForwardObserver {
     let map6 = -1;
     let prog = -1;
     try {
+      // Room for both directions of every session, allocated as entries come: preallocated, a 1M-session
+      // table would pin some 700 MB of kernel memory at start.
       const entries = Math.min(slots, 1 << 22);
-      map = this.#bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, entries, 'tslvs_sessions');
-      map6 = this.#bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, entries, 'tslvs_sessions6');
+      const lazy = MapFlags.NO_PREALLOC;
+      map = this.#bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, entries, 'tslvs_sessions', lazy);
+      map6 = this.#bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, entries, 'tslvs_sessions6', lazy);
       prog = this.#bpf.progLoad(ProgType.XDP, fastPathProgram(map, map6).bytes(), 'tslvs_fastpath');
       const flags = o.mode === 'native' ? XdpFlags.DRV_MODE : XdpFlags.SKB_MODE;
       const seen = new Set<number>();
