@@ -26,7 +26,8 @@ import { offloadEntry6 } from './offload-entry6.js';
 export type XdpMode = 'native' | 'generic';
 
 export interface FastPathOptions {
-  mode: XdpMode;
+  /** null: maps and program only, attached nowhere (tests drive `forwarded` themselves). */
+  mode: XdpMode | null;
   /** Per pipeline interface (port): its ifindex, name and MTU. */
   ports: readonly { ifindex: number; ifname: string; mtu: number }[];
   conns: ConnTable;
@@ -62,6 +63,7 @@ const C = Object.freeze({
 });
 
 const SYN_FIN_RST = 0x07;
+const REFUSAL_BACKOFF = 63;
 /** Entries whose counters are read back per tick: one lookup each. */
 const REFRESH_PER_TICK = 512;
 const ETH_LEN = 14;
@@ -79,6 +81,12 @@ export class XdpFastPath implements ForwardObserver {
    * stride), packets and bytes already folded into the counters.
    */
   readonly #installed: Uint8Array;
+  /**
+   * Per slot: packets to let pass before trying again after a refusal. A refusal is often temporary (TOA
+   * rides only on the first segments of a Full-NAT connection), but trying on every packet would cost the
+   * pipeline a frame comparison per packet of a session that stays in it.
+   */
+  readonly #backoff: Uint8Array;
   readonly #keys: Uint8Array;
   readonly #seenPackets: Float64Array;
   readonly #seenBytes: Float64Array;
@@ -100,6 +108,7 @@ export class XdpFastPath implements ForwardObserver {
     const slots = (o.conns.capacity + 1) * 2;
     this.#installed = new Uint8Array(slots);
     this.#keys = new Uint8Array(slots * KEY6.LEN);
+    this.#backoff = new Uint8Array(slots);
     this.#seenPackets = new Float64Array(slots);
     this.#seenBytes = new Float64Array(slots);
     this.#list = new Int32Array(slots);
@@ -119,7 +128,7 @@ export class XdpFastPath implements ForwardObserver {
       const flags = o.mode === 'native' ? XdpFlags.DRV_MODE : XdpFlags.SKB_MODE;
       const seen = new Set<number>();
       for (const p of o.ports) {
-        if (seen.has(p.ifindex)) continue;
+        if (o.mode === null || seen.has(p.ifindex)) continue;
         seen.add(p.ifindex);
         this.#links.push(this.#bpf.attachXdp(prog, p.ifindex, flags, p.ifname));
       }
@@ -142,7 +151,7 @@ export class XdpFastPath implements ForwardObserver {
     this.#prog = prog;
   }
 
-  /** Sessions with at least one direction in the map. */
+  /** Session directions in the map. */
   get installed(): number {
     return this.#count;
   }
@@ -167,12 +176,16 @@ export class XdpFastPath implements ForwardObserver {
     if (this.#installed[slot]) return;
     if (tcp && conns.state(conn) !== TcpState.ESTABLISHED) return;
     if (conns.flags(conn) & (CF.ONE_PACKET | CF.TEMPLATE)) return;
+    if (this.#backoff[slot]! > 0) {
+      this.#backoff[slot]!--;
+      return;
+    }
     if (p.gso) {
-      this.counters[C.GSO]!++;
+      this.#refuse(slot, C.GSO);
       return;
     }
     if (p.l2Len !== ETH_LEN || (p.status & RxStatus.VLAN_VALID) !== 0) {
-      this.counters[C.VLAN]!++;
+      this.#refuse(slot, C.VLAN);
       return;
     }
     const port = this.#o.ports[outIface];
@@ -195,14 +208,14 @@ export class XdpFastPath implements ForwardObserver {
         )
       : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, key, value);
     if (r !== 0) {
-      this.counters[refusal(r)]!++;
+      this.#refuse(slot, refusal(r));
       return;
     }
     // A CHECKSUM_PARTIAL frame (a sender on this host, through veth) holds a pseudo-header sum, which a
     // rewrite would have to update differently from a finished checksum, and XDP cannot tell the two
     // apart: such sessions are offloaded only when their L4 checksum is not touched (DR).
     if (p.partial && value[VAL.FLAGS]! & REWRITE) {
-      this.counters[C.PARTIAL]!++;
+      this.#refuse(slot, C.PARTIAL);
       return;
     }
     try {
@@ -220,8 +233,16 @@ export class XdpFastPath implements ForwardObserver {
     this.counters[C.INSTALLED]!++;
   }
 
+  /** Counts a refusal; the slot's next REFUSAL_BACKOFF packets do not try again. */
+  #refuse(slot: number, counter: number): void {
+    this.counters[counter]!++;
+    this.#backoff[slot] = REFUSAL_BACKOFF;
+  }
+
   /** Takes both directions of `conn` out of the map (folding their last counts in). */
   forget(conn: number): void {
+    this.#backoff[conn * 2] = 0;
+    this.#backoff[conn * 2 + 1] = 0;
     for (let s = conn * 2; s <= conn * 2 + 1; s++) {
       if (!this.#installed[s]) continue;
       this.#fold(s);
