@@ -48,6 +48,11 @@ const JMP = Object.freeze({
   jne: 0x50,
   jlt: 0xa0,
   jle: 0xb0,
+  /** Signed compares. */
+  jsgt: 0x60,
+  jsge: 0x70,
+  jslt: 0xc0,
+  jsle: 0xd0,
 });
 export type JmpOp = Exclude<keyof typeof JMP, 'ja'>;
 

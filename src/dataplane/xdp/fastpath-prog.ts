@@ -17,6 +17,7 @@
  */
 import { FP, Program, type Reg, Size } from './asm.js';
 import { ipv6Path } from './fastpath-prog6.js';
+import { shiftSequence } from './fastpath-seq.js';
 
 /** Session key: addresses and ports exactly as on the wire, then the protocol. */
 export const KEY = Object.freeze({ SADDR: 0, DADDR: 4, SPORT: 8, DPORT: 10, PROTO: 12, LEN: 16 });
@@ -37,8 +38,10 @@ export const VAL = Object.freeze({
   L4_DELTA: 36,
   PACKETS: 40,
   BYTES: 48,
-  /** Reserved (8 bytes). */
-  RESERVED: 56,
+  /** SEQ_IN / ACK_OUT: the Full-NAT sequence shift (PROXY header length) and the client's first data
+   * sequence number, host-order u32. */
+  SEQ_DELTA: 56,
+  ISN: 60,
   /** ENCAP: the outer header's addresses (wire order), its TTL (0: the inner packet's), the MTU (LE u16). */
   OUTER_SADDR: 64,
   OUTER_DADDR: 68,
@@ -53,6 +56,10 @@ export const REWRITE = 1;
 export const DEC_TTL = 2;
 /** VAL.FLAGS: IP-in-IP to the real server (TUN): an outer IPv4 header goes in front. */
 export const ENCAP = 4;
+/** VAL.FLAGS: Full-NAT with a PROXY header, client -> RS: sequence numbers after the ISN + SEQ_DELTA. */
+export const SEQ_IN = 8;
+/** VAL.FLAGS: the same, RS -> client: acknowledgments at or past ISN + SEQ_DELTA, - SEQ_DELTA. */
+export const ACK_OUT = 16;
 
 const ETH = 14;
 const IP = ETH;
@@ -190,6 +197,7 @@ export function needBytes(p: Program, n: number): void {
 /** Counts, rewrites and sends one packet whose session value is in VALUE; `csumOff`: its L4 checksum. */
 function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
   const udp = id === 'udp';
+  if (!udp) shiftSequence(p, L4); // (may still pass the packet: nothing is written before it has run)
   count(p, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `ttl${id}`);
   p.load(Size.B, 2, DATA, IP + 8)
@@ -203,6 +211,7 @@ function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
   p.load(Size.H, 2, DATA, csumOff);
   if (udp) p.jmp('jeq', 2, 0, `macs${id}`); // no checksum: none to update
   p.load(Size.W, 3, VALUE, VAL.L4_DELTA);
+  if (!udp) p.aluReg('add', 3, 5); // the sequence field's change (shiftSequence)
   updateChecksum(p, csumOff, udp, `l4${id}`);
   p.label(`macs${id}`);
   p.load(Size.H, 2, DATA, IP + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);

@@ -31,6 +31,8 @@ export interface FastPathOptions {
   /** Per pipeline interface (port): its ifindex, name and MTU. */
   ports: readonly { ifindex: number; ifname: string; mtu: number }[];
   conns: ConnTable;
+  /** The Full-NAT session's first client data sequence number when it sends a PROXY header, else 0. */
+  isn?: (conn: number) => number;
   services: ServiceTable;
   dests: DestTable;
 }
@@ -203,6 +205,7 @@ export class XdpFastPath implements ForwardObserver {
           outLen,
           port.ifindex,
           port.mtu,
+          this.#o.isn?.(conn) ?? 0,
           key,
           value,
         )

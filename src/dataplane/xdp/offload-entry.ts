@@ -6,7 +6,7 @@
  * checksums must be equal, and the checksums the program would compute must be the ones the pipeline wrote
  * (RFC 1624 updates are linear, so what holds for this packet holds for every later one of the session).
  */
-import { DEC_TTL, ENCAP, KEY, REWRITE, VAL } from './fastpath-prog.js';
+import { ACK_OUT, DEC_TTL, ENCAP, KEY, REWRITE, SEQ_IN, VAL } from './fastpath-prog.js';
 
 export const NotOffloadable = Object.freeze({
   NOT_IPV4: 1,
@@ -25,6 +25,10 @@ const L4 = 34;
 
 export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 export function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
@@ -53,7 +57,8 @@ export function applyDelta(old: number, delta: number, udp: boolean): number {
 
 /**
  * Fills `key` (KEY.LEN bytes) and `value` (VAL.LEN bytes, counters zero) for frames `inp`/`out` (Ethernet
- * at `io`/`oo`, untagged) sent out of interface `ifindex` (MTU `mtu`). Returns 0, or a NotOffloadable
+ * at `io`/`oo`, untagged) sent out of interface `ifindex` (MTU `mtu`); `isn`: the Full-NAT session's first
+ * client data sequence number when it injects a PROXY header (else 0). Returns 0, or a NotOffloadable
  * reason. An output that is the input (TTL and checksum aside) inside an outer IPv4 header (TUN) makes
  * an ENCAP entry.
  */
@@ -66,6 +71,7 @@ export function offloadEntry(
   frameLen: number,
   ifindex: number,
   mtu: number,
+  isn: number,
   key: Uint8Array,
   value: Uint8Array,
 ): number {
@@ -95,6 +101,9 @@ export function offloadEntry(
   if (ttlOut !== ttlIn && ttlOut !== ttlIn - 1) return NotOffloadable.TTL_CHANGED;
   const udp = proto === 17;
   let l4h = 8;
+  let shift = 0;
+  let shiftDelta = 0;
+  let shiftWords = 0;
   if (udp) {
     if (u16(inp, io + L4 + 4) !== total - 20 || u16(out, oo + L4 + 4) !== total - 20)
       return NotOffloadable.LENGTH_CHANGED;
@@ -103,12 +112,33 @@ export function offloadEntry(
     l4h = (inp[io + L4 + 12]! >>> 4) << 2;
     if (l4h < 20 || l4h > total - 20) return NotOffloadable.LENGTH_CHANGED;
     if (inp[io + L4 + 13]! & 0x07) return NotOffloadable.TCP_CONTROL;
-    // Sequence, acknowledgment, offset, flags, window, urgent pointer, options.
+    // Offset, flags, window, urgent pointer, options: unchanged; sequence and acknowledgment too, or
+    // shifted as Full-NAT shifts them behind a PROXY header (fastpath-seq.ts).
     if (
-      !same(inp, io + L4 + 4, out, oo + L4 + 4, 12) ||
+      !same(inp, io + L4 + 12, out, oo + L4 + 12, 4) ||
       !same(inp, io + L4 + 18, out, oo + L4 + 18, l4h - 18)
     )
       return NotOffloadable.HEADER_CHANGED;
+    const seqIn = u32(inp, io + L4 + 4);
+    const seqOut = u32(out, oo + L4 + 4);
+    const ackIn = u32(inp, io + L4 + 8);
+    const ackOut = u32(out, oo + L4 + 8);
+    if (seqIn !== seqOut || ackIn !== ackOut) {
+      const plainOptions = l4h === 20 || (l4h === 32 && u32(inp, io + L4 + 20) === 0x0101080a);
+      if (isn === 0 || !plainOptions) return NotOffloadable.HEADER_CHANGED;
+      if (seqIn !== seqOut && ackIn === ackOut && ((seqIn - isn) | 0) > 0) {
+        shift = SEQ_IN;
+        shiftDelta = (seqOut - seqIn) >>> 0;
+        shiftWords = wordDelta(inp, io + L4 + 4, out, oo + L4 + 4, 4);
+      } else if (ackIn !== ackOut && seqIn === seqOut) {
+        shift = ACK_OUT;
+        shiftDelta = (ackIn - ackOut) >>> 0;
+        if (((ackIn - isn - shiftDelta) | 0) < 0) return NotOffloadable.HEADER_CHANGED;
+        shiftWords = wordDelta(inp, io + L4 + 8, out, oo + L4 + 8, 4);
+      } else {
+        return NotOffloadable.HEADER_CHANGED;
+      }
+    }
   }
   if (!same(inp, io + L4 + l4h, out, oo + L4 + l4h, total - 20 - l4h)) return NotOffloadable.PAYLOAD_CHANGED;
   // What changed: addresses (IP header and pseudo-header), ports (L4 only), TTL (IP header only).
@@ -123,7 +153,7 @@ export function offloadEntry(
   const csumOff = udp ? 6 : 16;
   const l4In = u16(inp, io + L4 + csumOff);
   if (rewrite) {
-    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta, udp);
+    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta + shiftWords, udp);
     if (want !== u16(out, oo + L4 + csumOff)) return NotOffloadable.CHECKSUM_MISMATCH;
   } else if (l4In !== u16(out, oo + L4 + csumOff)) {
     return NotOffloadable.CHECKSUM_MISMATCH;
@@ -134,7 +164,12 @@ export function offloadEntry(
   for (let i = 0; i < 4; i++) key[KEY.SPORT + i] = inp[io + L4 + i]!;
   key[KEY.PROTO] = proto;
   value.fill(0);
-  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0) | (encap ? ENCAP : 0);
+  if (shift !== 0 && !rewrite) return NotOffloadable.HEADER_CHANGED;
+  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0) | (encap ? ENCAP : 0) | shift;
+  if (shift !== 0) {
+    putU32le(value, VAL.SEQ_DELTA, shiftDelta);
+    putU32le(value, VAL.ISN, isn >>> 0);
+  }
   putU32le(value, VAL.IFINDEX, ifindex);
   for (let i = 0; i < 12; i++) value[VAL.DMAC + i] = out[frameOff + i]!;
   if (encap) {

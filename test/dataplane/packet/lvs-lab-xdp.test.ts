@@ -1,12 +1,16 @@
 /**
- * The XDP fast path in the namespace lab (`lab up --xdp`: dataplane.xdp generic on the director): a
- * download and an upload must be byte-exact while the director's pipeline sees only the connection's
- * control segments and the program forwards the rest, the map entry must go when the connection closes,
- * and a keep-alive connection the program alone keeps busy must outlive a 2 s TCP timeout (the fast path
- * re-arms its session from the map's counters; without that the pipeline expires it and drops the rest). Full-NAT with
- * a PROXY v2 header translates sequence numbers for the whole connection, which the program does not do:
- * those sessions must stay in the pipeline. DR and NAT run dual-stack and repeat the download over IPv6. NAT and Full-NAT hosts send with checksum offload off, because
- * XDP cannot rewrite the partial checksums veth hands over (the fast path refuses those sessions).
+ * The XDP fast path in the namespace lab (`lab up --xdp`: dataplane.xdp generic on the director), in DR,
+ * NAT, TUN and Full-NAT:
+ * - a download and an upload are byte-exact while the director's pipeline sees only the connections'
+ *   control segments and the program forwards the rest (the lab's Full-NAT services send a PROXY v2
+ *   header: after the first segment the program shifts sequence numbers as the pipeline does, and the
+ *   upload's checksum at the real server proves the stream);
+ * - the map entries go when the connections close;
+ * - a keep-alive connection the program alone keeps busy outlives a 2 s TCP timeout (the fast path
+ *   re-arms its session from the map's counters; without that the pipeline expires it, drops the rest);
+ * - DR and NAT run dual-stack and repeat the download over IPv6.
+ * NAT, TUN and Full-NAT hosts send with checksum offload off: XDP cannot rewrite the partial checksums
+ * veth hands over (the fast path refuses those sessions).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -147,30 +151,17 @@ for (const mode of ['dr', 'nat', 'tun', 'fnat'] as const) {
           async () => {
             after = await counters(lab);
             const installed = delta(before, after, 'xdp_installed');
-            const settled = mode === 'fnat' ? delta(before, after, 'forwarded_in') > 0 : installed >= 3;
+            const settled = installed >= 3;
             return settled && delta(before, after, 'xdp_removed') >= installed;
           },
           10_000,
         );
         const viaXdp = delta(before, after, 'xdp_forwarded_packets');
         const viaPipeline = delta(before, after, 'forwarded_in') + delta(before, after, 'forwarded_out');
-        if (mode === 'fnat') {
-          assert.equal(
-            delta(before, after, 'xdp_installed'),
-            0,
-            'no Full-NAT session with a PROXY header offloaded',
-          );
-          assert.ok(
-            delta(before, after, 'xdp_refused_header_changed') > 0,
-            'refused for their sequence translation',
-          );
-          assert.equal(viaXdp, 0);
-        } else {
-          assert.ok(
-            viaXdp > 9 * viaPipeline,
-            `${mode}: the program forwarded ${viaXdp} packets, the pipeline ${viaPipeline}`,
-          );
-        }
+        assert.ok(
+          viaXdp > 9 * viaPipeline,
+          `${mode}: the program forwarded ${viaXdp} packets, the pipeline ${viaPipeline}`,
+        );
         // The sessions the program kept busy were not expired under it: the pipeline saw no packet of an
         // unknown connection.
         assert.equal(delta(before, after, 'drop_not_syn_no_session'), 0, 'no segment lost its session');

@@ -84,7 +84,7 @@ test('offloadEntry: a DR-like output (MACs, TTL - 1) gives a MAC-only entry with
   out[25] = hc & 0xff;
   const key = new Uint8Array(KEY.LEN);
   const value = new Uint8Array(VAL.LEN);
-  assert.equal(offloadEntry(inp, 0, inp.length, out, 0, out.length, 9, 1500, key, value), 0);
+  assert.equal(offloadEntry(inp, 0, inp.length, out, 0, out.length, 9, 1500, 0, key, value), 0);
   assert.equal(value[VAL.FLAGS], DEC_TTL);
   assert.equal(value[VAL.FLAGS]! & REWRITE, 0);
   assert.equal(
@@ -99,7 +99,7 @@ test('offloadEntry refuses what the program would not reproduce', () => {
   const key = new Uint8Array(KEY.LEN);
   const value = new Uint8Array(VAL.LEN);
   const entry = (inp: Uint8Array, out: Uint8Array) =>
-    offloadEntry(inp, 0, inp.length, out, 0, out.length, 1, 1500, key, value);
+    offloadEntry(inp, 0, inp.length, out, 0, out.length, 1, 1500, 0, key, value);
   const base = frame();
   const changed = (i: number, v: number) => {
     const o = base.slice();

@@ -74,6 +74,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         mode: o.xdp,
         ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname, mtu: p.mtu })),
         conns: balancer.conns,
+        isn: (conn) => pipeline.fnatState.isn(conn),
         services: balancer.services,
         dests: balancer.dests,
       })
