@@ -21,20 +21,21 @@ import {
 import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { offloadEntry6 } from '../../../src/dataplane/xdp/offload-entry6.js';
-import { parseIp } from '../../../src/engine/addr.js';
-import { Balancer } from '../../../src/engine/balancer.js';
-import { Forwarding } from '../../../src/engine/forwarding.js';
-import { MutableFrame, Pipeline, Verdict } from '../../../src/engine/pipeline/index.js';
-import { newFlowKey } from '../../../src/engine/schedulers/scheduler.js';
-import { checksum, pseudoSumV6At } from '../../../src/wire/checksum.js';
-import {
-  fromHex,
-  loadScenarios,
-  RecordingSink,
-  type SentFrame,
-  toHex,
-} from '../../engine/pipeline/harness.js';
+import { fromHex, loadScenarios, toHex } from '../../engine/pipeline/harness.js';
 import { rootSkipReason } from '../../helpers/env.js';
+import {
+  CLIENT,
+  CLIENT6,
+  D0,
+  director,
+  director6,
+  GW,
+  RS_MAC,
+  RS6,
+  tcp6Frame,
+  VIP,
+  VIP6,
+} from './directors.js';
 import { fnatDirector, type Seg } from './fnat-director.js';
 
 const skip = rootSkipReason();
@@ -395,173 +396,3 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     bpf.mapDelete(map, key);
   });
 });
-
-const D0 = 0x0200_0000_0d00;
-const GW = 0x0200_0000_0ffe;
-const RS_MAC = 0x0200_0000_0a0a;
-const VIP = parseIp('198.51.100.10').words[0];
-const CLIENT = parseIp('192.0.2.77').words[0];
-
-/** A one-interface director with one TCP service to one real server, as the fixtures' topology has it. */
-function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
-  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [parseIp('10.0.0.200')] });
-  const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, tun: Forwarding.TUN, fnat: Forwarding.FNAT }[
-    mode
-  ];
-  const svc = b.services.add({
-    name: mode,
-    protocol: 'tcp',
-    address: parseIp('198.51.100.10'),
-    port: 80,
-    scheduler: 'rr',
-    forwarding,
-  });
-  const rsPort = mode === 'dr' || mode === 'tun' ? 80 : 8080;
-  svc.addDest({ address: parseIp('10.0.0.10'), port: rsPort, weight: 1 });
-  const log: SentFrame[] = [];
-  const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
-    interfaces: [
-      {
-        mac: D0,
-        addresses: [
-          { address: parseIp('10.0.0.1'), prefixLen: 24 },
-          { address: parseIp('203.0.113.1'), prefixLen: 24 },
-        ],
-      },
-    ],
-    routes: [{ prefix: parseIp('0.0.0.0'), prefixLen: 0, via: parseIp('203.0.113.254'), iface: 0 }],
-    staticNeighbours: [
-      { address: parseIp('203.0.113.254'), mac: GW },
-      { address: parseIp('10.0.0.10'), mac: RS_MAC },
-    ],
-  });
-  const frame = new MutableFrame();
-  let now = 1000;
-  return {
-    rs: parseIp('10.0.0.10').words[0],
-    rsPort,
-    get back(): number {
-      return mode === 'fnat' ? parseIp('10.0.0.200').words[0] : CLIENT;
-    },
-    get backPort(): number {
-      if (mode !== 'fnat') return 40000;
-      const k = newFlowKey();
-      k.saddr[0] = CLIENT;
-      k.daddr[0] = VIP;
-      k.sport = 40000;
-      k.dport = 80;
-      return b.conns.lport(b.conns.lookupIn(k, now));
-    },
-    /** The pipeline's one output frame for `f` (which must be forwarded). */
-    forward(f: Uint8Array): Uint8Array {
-      log.length = 0;
-      const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
-      assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
-      assert.equal(log.length, 1);
-      return log[0]!.bytes;
-    },
-  };
-}
-
-const VIP6 = '2001:db8:1::10';
-const CLIENT6 = '2001:db8:c::77';
-const RS6 = '2001:db8:10::10';
-
-interface Tcp6 {
-  srcMac: number;
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  seq: number;
-  flags: number;
-  payload: number;
-}
-
-/** Ethernet + IPv6 + TCP (timestamps option) with a correct checksum, to D0. */
-function tcp6Frame(o: Tcp6): Uint8Array {
-  const tcpLen = 32 + o.payload;
-  const f = new Uint8Array(14 + 40 + tcpLen);
-  const v = new DataView(f.buffer);
-  v.setUint16(0, D0 / 2 ** 32);
-  v.setUint32(2, D0 % 2 ** 32);
-  v.setUint16(6, o.srcMac / 2 ** 32);
-  v.setUint32(8, o.srcMac % 2 ** 32);
-  v.setUint16(12, 0x86dd);
-  v.setUint32(14, 0x60000000);
-  v.setUint16(18, tcpLen);
-  f[20] = 6;
-  f[21] = 64;
-  for (let i = 0; i < 4; i++) {
-    v.setUint32(22 + 4 * i, parseIp(o.src).words[i]!);
-    v.setUint32(38 + 4 * i, parseIp(o.dst).words[i]!);
-  }
-  v.setUint16(54, o.sport);
-  v.setUint16(56, o.dport);
-  v.setUint32(58, o.seq);
-  v.setUint32(62, 1);
-  f[66] = 8 << 4;
-  f[67] = o.flags;
-  v.setUint16(68, 64240);
-  f.set(TS_OPTIONS, 74);
-  for (let i = 0; i < o.payload; i++) f[86 + i] = (i * 7) & 255;
-  v.setUint16(70, checksum(f, 54, tcpLen, pseudoSumV6At(f, 14, 6, tcpLen)));
-  return f;
-}
-
-/** director() for IPv6: VIP 2001:db8:1::10, one real server 2001:db8:10::10, local address 2001:db8:10::200. */
-function director6(mode: 'dr' | 'nat' | 'fnat') {
-  const lip = parseIp('2001:db8:10::200');
-  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [lip] });
-  const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, fnat: Forwarding.FNAT }[mode];
-  const svc = b.services.add({
-    name: mode,
-    protocol: 'tcp',
-    address: parseIp(VIP6),
-    port: 80,
-    scheduler: 'rr',
-    forwarding,
-  });
-  const rsPort = mode === 'dr' ? 80 : 8080;
-  svc.addDest({ address: parseIp(RS6), port: rsPort, weight: 1 });
-  const log: SentFrame[] = [];
-  const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
-    interfaces: [
-      {
-        mac: D0,
-        addresses: [
-          { address: parseIp('2001:db8:10::1'), prefixLen: 64 },
-          { address: parseIp('2001:db8:203::1'), prefixLen: 64 },
-        ],
-      },
-    ],
-    routes: [{ prefix: parseIp('::'), prefixLen: 0, via: parseIp('2001:db8:203::fe'), iface: 0 }],
-    staticNeighbours: [
-      { address: parseIp('2001:db8:203::fe'), mac: GW },
-      { address: parseIp(RS6), mac: RS_MAC },
-    ],
-  });
-  const frame = new MutableFrame();
-  let now = 1000;
-  return {
-    rsPort,
-    back: () => (mode === 'fnat' ? '2001:db8:10::200' : CLIENT6),
-    backPort(): number {
-      if (mode !== 'fnat') return 40000;
-      const k = newFlowKey();
-      k.af = 6;
-      k.saddr.set(parseIp(CLIENT6).words);
-      k.daddr.set(parseIp(VIP6).words);
-      k.sport = 40000;
-      k.dport = 80;
-      return b.conns.lport(b.conns.lookupIn(k, now));
-    },
-    forward(f: Uint8Array): Uint8Array {
-      log.length = 0;
-      const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
-      assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
-      assert.equal(log.length, 1);
-      return log[0]!.bytes;
-    },
-  };
-}
