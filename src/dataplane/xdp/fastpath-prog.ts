@@ -197,7 +197,7 @@ export function needBytes(p: Program, n: number): void {
 /** Counts, rewrites and sends one packet whose session value is in VALUE; `csumOff`: its L4 checksum. */
 function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
   const udp = id === 'udp';
-  if (!udp) shiftSequence(p, L4); // (may still pass the packet: nothing is written before it has run)
+  if (!udp) shiftSequence(p, L4, '4'); // (may still pass the packet: nothing is written before it has run)
   count(p, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `ttl${id}`);
   p.load(Size.B, 2, DATA, IP + 8)

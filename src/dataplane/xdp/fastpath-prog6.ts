@@ -3,7 +3,8 @@
  * TCP and UDP. Only packets whose upper header follows the fixed header directly (no extension headers,
  * so no fragments) with a hop limit above 1 and a payload length that fits the frame are looked up; the
  * rest is the pipeline's. IPv6 has no header checksum: a hit decrements the hop limit, rewrites
- * addresses and ports with the L4 checksum delta of the entry, sets the MACs and sends. Its map has its own
+ * addresses and ports with the L4 checksum delta of the entry (and shifts sequence numbers behind a PROXY
+ * header, fastpath-seq.ts), sets the MACs and sends. Its map has its own
  * key and value sizes; the value shares the IPv4 layout's flags, interface, MACs, delta and counters.
  */
 import { FP, type Program, Size } from './asm.js';
@@ -19,6 +20,7 @@ import {
   VAL,
   VALUE,
 } from './fastpath-prog.js';
+import { shiftSequence } from './fastpath-seq.js';
 
 /** IPv6 session key: source, destination, ports as on the wire, then the next header. */
 export const KEY6 = Object.freeze({ SADDR: 0, DADDR: 16, SPORT: 32, DPORT: 34, PROTO: 36, LEN: 40 });
@@ -69,6 +71,7 @@ export function ipv6Path(p: Program, sessions6Fd: number): void {
 
 function forward6(p: Program, csumOff: number, id: 'tcp6' | 'udp6'): void {
   const udp = id === 'udp6';
+  if (!udp) shiftSequence(p, L4, '6');
   count(p, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `hop${id}`);
   p.load(Size.B, 2, DATA, IP6 + 7)
@@ -81,6 +84,7 @@ function forward6(p: Program, csumOff: number, id: 'tcp6' | 'udp6'): void {
   p.load(Size.H, 2, DATA, csumOff);
   if (udp) p.jmp('jeq', 2, 0, `macs${id}`);
   p.load(Size.W, 3, VALUE, VAL.L4_DELTA);
+  if (!udp) p.aluReg('add', 3, 5); // the sequence field's change (shiftSequence)
   updateChecksum(p, csumOff, udp, `l4${id}`);
   p.label(`macs${id}`);
   send(p, id);

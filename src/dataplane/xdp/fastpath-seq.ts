@@ -16,25 +16,28 @@ import { ACK_OUT, DATA, needBytes, SEQ_IN, VAL, VALUE } from './fastpath-prog.js
 /** NOP, NOP, kind 8, length 10: the first option word, as a little-endian load reads it. */
 const NOP_NOP_TS_LE = 0x0a080101;
 
-/** Emits the translation for a TCP header at `l4`; leaves in r5 the checksum delta (0 without one). */
-export function shiftSequence(p: Program, l4: number): void {
+/**
+ * Emits the translation for a TCP header at `l4` (`tag` keeps its labels apart from another copy's);
+ * leaves in r5 the checksum delta (0 without one).
+ */
+export function shiftSequence(p: Program, l4: number, tag: string): void {
   p.mov(5, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS)
     .alu('and', 2, SEQ_IN | ACK_OUT)
-    .jmp('jeq', 2, 0, 'seq_done');
+    .jmp('jeq', 2, 0, `seq_done${tag}`);
   p.load(Size.B, 2, DATA, l4 + 12)
     .alu('rsh', 2, 4)
-    .jmp('jeq', 2, 5, 'seq_options_ok');
+    .jmp('jeq', 2, 5, `seq_options_ok${tag}`);
   p.jmp('jne', 2, 8, 'pass');
   needBytes(p, l4 + 24);
   p.load(Size.W, 2, DATA, l4 + 20).jmp('jne', 2, NOP_NOP_TS_LE, 'pass');
-  p.label('seq_options_ok');
-  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, SEQ_IN).jmp('jeq', 2, 0, 'seq_ack');
+  p.label(`seq_options_ok${tag}`);
+  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, SEQ_IN).jmp('jeq', 2, 0, `seq_ack${tag}`);
   field(p, l4 + 4, true);
-  p.goto('seq_done');
-  p.label('seq_ack');
+  p.goto(`seq_done${tag}`);
+  p.label(`seq_ack${tag}`);
   field(p, l4 + 8, false);
-  p.label('seq_done');
+  p.label(`seq_done${tag}`);
 }
 
 /** Sequence (`forward`: + delta past the ISN) or acknowledgment (- delta at or past ISN + delta) at `off`. */

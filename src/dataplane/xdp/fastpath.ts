@@ -193,6 +193,7 @@ export class XdpFastPath implements ForwardObserver {
     const port = this.#o.ports[outIface];
     if (!port) return;
     const v4 = p.af === 4;
+    const isn = this.#o.isn?.(conn) ?? 0;
     const key = v4 ? this.#key : this.#key6;
     const value = v4 ? this.#value : this.#value6;
     const r = v4
@@ -205,11 +206,11 @@ export class XdpFastPath implements ForwardObserver {
           outLen,
           port.ifindex,
           port.mtu,
-          this.#o.isn?.(conn) ?? 0,
+          isn,
           key,
           value,
         )
-      : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, key, value);
+      : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, isn, key, value);
     if (r !== 0) {
       this.#refuse(slot, refusal(r));
       return;

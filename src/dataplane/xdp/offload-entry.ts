@@ -6,7 +6,10 @@
  * checksums must be equal, and the checksums the program would compute must be the ones the pipeline wrote
  * (RFC 1624 updates are linear, so what holds for this packet holds for every later one of the session).
  */
-import { ACK_OUT, DEC_TTL, ENCAP, KEY, REWRITE, SEQ_IN, VAL } from './fastpath-prog.js';
+
+import { applyDelta, putU32le, same, u16, wordDelta } from './entry-bytes.js';
+import { DEC_TTL, ENCAP, KEY, REWRITE, VAL } from './fastpath-prog.js';
+import { readSeqShift, SeqShift } from './seq-shift.js';
 
 export const NotOffloadable = Object.freeze({
   NOT_IPV4: 1,
@@ -23,36 +26,14 @@ export const NotOffloadable = Object.freeze({
 const IP = 14;
 const L4 = 34;
 
-export function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
+/** Scratch for the entry builders (one install at a time). */
+export const SHIFT = new SeqShift();
 
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-export function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
-  return true;
-}
-
-/** Sum of ~old + new over the 16-bit words at `off`..`off+n` that differ (RFC 1624 eqn. 3 terms). */
-export function wordDelta(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): number {
-  let d = 0;
-  for (let i = 0; i < n; i += 2) {
-    const o = u16(a, ao + i);
-    const v = u16(b, bo + i);
-    if (o !== v) d += (~o & 0xffff) + v;
-  }
-  return d;
-}
-
-/** The checksum the program computes from `old` and `delta` (fastpath-prog.ts updateChecksum). */
-export function applyDelta(old: number, delta: number, udp: boolean): number {
-  let s = (~old & 0xffff) + delta;
-  for (let i = 0; i < 3; i++) s = (s & 0xffff) + (s >>> 16);
-  const c = ~s & 0xffff;
-  return udp && c === 0 ? 0xffff : c;
+/** SEQ_DELTA and ISN of a shifting entry. */
+export function putShift(value: Uint8Array, shift: SeqShift, isn: number): void {
+  if (shift.flag === 0) return;
+  putU32le(value, VAL.SEQ_DELTA, shift.delta);
+  putU32le(value, VAL.ISN, isn >>> 0);
 }
 
 /**
@@ -101,9 +82,9 @@ export function offloadEntry(
   if (ttlOut !== ttlIn && ttlOut !== ttlIn - 1) return NotOffloadable.TTL_CHANGED;
   const udp = proto === 17;
   let l4h = 8;
-  let shift = 0;
-  let shiftDelta = 0;
-  let shiftWords = 0;
+  const shift = SHIFT;
+  shift.flag = 0;
+  shift.words = 0;
   if (udp) {
     if (u16(inp, io + L4 + 4) !== total - 20 || u16(out, oo + L4 + 4) !== total - 20)
       return NotOffloadable.LENGTH_CHANGED;
@@ -119,26 +100,7 @@ export function offloadEntry(
       !same(inp, io + L4 + 18, out, oo + L4 + 18, l4h - 18)
     )
       return NotOffloadable.HEADER_CHANGED;
-    const seqIn = u32(inp, io + L4 + 4);
-    const seqOut = u32(out, oo + L4 + 4);
-    const ackIn = u32(inp, io + L4 + 8);
-    const ackOut = u32(out, oo + L4 + 8);
-    if (seqIn !== seqOut || ackIn !== ackOut) {
-      const plainOptions = l4h === 20 || (l4h === 32 && u32(inp, io + L4 + 20) === 0x0101080a);
-      if (isn === 0 || !plainOptions) return NotOffloadable.HEADER_CHANGED;
-      if (seqIn !== seqOut && ackIn === ackOut && ((seqIn - isn) | 0) > 0) {
-        shift = SEQ_IN;
-        shiftDelta = (seqOut - seqIn) >>> 0;
-        shiftWords = wordDelta(inp, io + L4 + 4, out, oo + L4 + 4, 4);
-      } else if (ackIn !== ackOut && seqIn === seqOut) {
-        shift = ACK_OUT;
-        shiftDelta = (ackIn - ackOut) >>> 0;
-        if (((ackIn - isn - shiftDelta) | 0) < 0) return NotOffloadable.HEADER_CHANGED;
-        shiftWords = wordDelta(inp, io + L4 + 8, out, oo + L4 + 8, 4);
-      } else {
-        return NotOffloadable.HEADER_CHANGED;
-      }
-    }
+    if (!readSeqShift(inp, io + L4, out, oo + L4, l4h, isn, shift)) return NotOffloadable.HEADER_CHANGED;
   }
   if (!same(inp, io + L4 + l4h, out, oo + L4 + l4h, total - 20 - l4h)) return NotOffloadable.PAYLOAD_CHANGED;
   // What changed: addresses (IP header and pseudo-header), ports (L4 only), TTL (IP header only).
@@ -153,7 +115,7 @@ export function offloadEntry(
   const csumOff = udp ? 6 : 16;
   const l4In = u16(inp, io + L4 + csumOff);
   if (rewrite) {
-    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta + shiftWords, udp);
+    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta + shift.words, udp);
     if (want !== u16(out, oo + L4 + csumOff)) return NotOffloadable.CHECKSUM_MISMATCH;
   } else if (l4In !== u16(out, oo + L4 + csumOff)) {
     return NotOffloadable.CHECKSUM_MISMATCH;
@@ -164,12 +126,9 @@ export function offloadEntry(
   for (let i = 0; i < 4; i++) key[KEY.SPORT + i] = inp[io + L4 + i]!;
   key[KEY.PROTO] = proto;
   value.fill(0);
-  if (shift !== 0 && !rewrite) return NotOffloadable.HEADER_CHANGED;
-  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0) | (encap ? ENCAP : 0) | shift;
-  if (shift !== 0) {
-    putU32le(value, VAL.SEQ_DELTA, shiftDelta);
-    putU32le(value, VAL.ISN, isn >>> 0);
-  }
+  if (shift.flag !== 0 && !rewrite) return NotOffloadable.HEADER_CHANGED;
+  value[VAL.FLAGS] = (rewrite ? REWRITE : 0) | (dec ? DEC_TTL : 0) | (encap ? ENCAP : 0) | shift.flag;
+  putShift(value, shift, isn);
   putU32le(value, VAL.IFINDEX, ifindex);
   for (let i = 0; i < 12; i++) value[VAL.DMAC + i] = out[frameOff + i]!;
   if (encap) {
@@ -201,12 +160,4 @@ function outerOk(inp: Uint8Array, io: number, out: Uint8Array, oo: number): bool
   for (let i = 0; i < 20; i += 2) s += u16(out, o + i);
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s === 0xffff;
-}
-
-/** Map values hold native-endian (little-endian on every host this runs on) integers. */
-export function putU32le(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
 }

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
 import { FP, Program, Size } from '../../../src/dataplane/xdp/asm.js';
+import { applyDelta } from '../../../src/dataplane/xdp/entry-bytes.js';
 import { DEC_TTL, KEY, REWRITE, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
-import { applyDelta, NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
+import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { toHex } from '../../engine/pipeline/harness.js';
 
 test('eBPF encodings: opcode, registers, offset and immediate as the kernel reads them', () => {

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { TS_OPTIONS } from '../../../bench/pipeline/frames.js';
+import { Bpf, MapType, ProgType } from '../../../src/dataplane/xdp/bpf.js';
+import { fastPathProgram, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
 import { parseIp } from '../../../src/engine/addr.js';
 import { Balancer } from '../../../src/engine/balancer.js';
 import { Forwarding } from '../../../src/engine/forwarding.js';
@@ -93,6 +96,7 @@ interface Tcp6 {
   seq: number;
   flags: number;
   payload: number;
+  ack?: number;
 }
 
 /** Ethernet + IPv6 + TCP (timestamps option) with a correct checksum, to D0. */
@@ -116,7 +120,7 @@ export function tcp6Frame(o: Tcp6): Uint8Array {
   v.setUint16(54, o.sport);
   v.setUint16(56, o.dport);
   v.setUint32(58, o.seq);
-  v.setUint32(62, 1);
+  v.setUint32(62, o.ack ?? 1);
   f[66] = 8 << 4;
   f[67] = o.flags;
   v.setUint16(68, 64240);
@@ -127,7 +131,7 @@ export function tcp6Frame(o: Tcp6): Uint8Array {
 }
 
 /** director() for IPv6: VIP 2001:db8:1::10, one real server 2001:db8:10::10, local address 2001:db8:10::200. */
-export function director6(mode: 'dr' | 'nat' | 'fnat') {
+export function director6(mode: 'dr' | 'nat' | 'fnat', proxyProtocol: 0 | 2 = 0) {
   const lip = parseIp('2001:db8:10::200');
   const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [lip] });
   const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, fnat: Forwarding.FNAT }[mode];
@@ -158,6 +162,7 @@ export function director6(mode: 'dr' | 'nat' | 'fnat') {
       { address: parseIp(RS6), mac: RS_MAC },
     ],
   });
+  if (proxyProtocol) pipeline.setServiceOptions(svc.id, { proxyProtocol, toa: false });
   const frame = new MutableFrame();
   let now = 1000;
   return {
@@ -179,6 +184,26 @@ export function director6(mode: 'dr' | 'nat' | 'fnat') {
       assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
       assert.equal(log.length, 1);
       return log[0]!.bytes;
+    },
+  };
+}
+
+/** The fast-path program loaded with fresh maps (1024 entries each), for BPF_PROG_TEST_RUN. */
+export function loadFastPath() {
+  const bpf = new Bpf();
+  const map = bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, 1024, 'tslvs_test');
+  const map6 = bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, 1024, 'tslvs_test6');
+  const prog = bpf.progLoad(ProgType.XDP, fastPathProgram(map, map6).bytes(), 'tslvs_test');
+  return {
+    bpf,
+    map,
+    map6,
+    prog,
+    close() {
+      bpf.close(prog);
+      bpf.close(map);
+      bpf.close(map6);
+      bpf.dispose();
     },
   };
 }

@@ -9,15 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
-import { Bpf, MapType, ProgType, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
-import {
-  ACK_OUT,
-  ENCAP,
-  fastPathProgram,
-  KEY,
-  SEQ_IN,
-  VAL,
-} from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { type Bpf, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
+import { ENCAP, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
 import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { offloadEntry6 } from '../../../src/dataplane/xdp/offload-entry6.js';
@@ -30,13 +23,13 @@ import {
   director,
   director6,
   GW,
+  loadFastPath,
   RS_MAC,
   RS6,
   tcp6Frame,
   VIP,
   VIP6,
 } from './directors.js';
-import { fnatDirector, type Seg } from './fnat-director.js';
 
 const skip = rootSkipReason();
 
@@ -72,18 +65,12 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
   const value6 = new Uint8Array(VAL6.LEN);
   const stored = new Uint8Array(VAL6.LEN);
 
+  let fp: ReturnType<typeof loadFastPath>;
   before(() => {
-    bpf = new Bpf();
-    map = bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, 1024, 'tslvs_test');
-    map6 = bpf.mapCreate(MapType.HASH, KEY6.LEN, VAL6.LEN, 1024, 'tslvs_test6');
-    prog = bpf.progLoad(ProgType.XDP, fastPathProgram(map, map6).bytes(), 'tslvs_test');
+    fp = loadFastPath();
+    ({ bpf, map, map6, prog } = fp);
   });
-  after(() => {
-    bpf.close(prog);
-    bpf.close(map);
-    bpf.close(map6);
-    bpf.dispose();
-  });
+  after(() => fp.close());
 
   /** The entry for a fixture step, installed; null with the reason when refused. */
   /** The map and key of the last entry installed. */
@@ -95,7 +82,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     const ifindex = ifindexOf(s.out[0]!.port, s.in.port);
     const v6 = inp[12] === 0x86 && inp[13] === 0xdd;
     const r = v6
-      ? offloadEntry6(inp, 0, inp.length, out, 0, out.length, ifindex, key6, value6)
+      ? offloadEntry6(inp, 0, inp.length, out, 0, out.length, ifindex, 0, key6, value6)
       : offloadEntry(inp, 0, inp.length, out, 0, out.length, ifindex, 1500, 0, key, value);
     cur = v6 ? { map: map6, key: key6 } : { map, key };
     if (r === 0) bpf.mapUpdate(cur.map, cur.key, v6 ? value6 : value);
@@ -312,7 +299,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const first = seg(side, 2000);
         const out1 = d.forward(first);
         assert.equal(
-          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, key6, value6),
+          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, 0, key6, value6),
           0,
           `${mode} ${side}`,
         );
@@ -334,65 +321,5 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         bpf.mapDelete(map6, key6);
       }
     }
-  });
-
-  test('Full-NAT behind a PROXY header: sequence and acknowledgment shifted as the pipeline shifts them', () => {
-    const d = fnatDirector({ proxyProtocol: 2, toa: false });
-    const isn = 1001;
-    d.send(true, { seq: 1000, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 5000, ack: 1001, flags: 0x12, payload: 0 });
-    d.send(true, { seq: 1001, ack: 5001, flags: 0x10, payload: 0 });
-    const first = d.send(true, { seq: 1001, ack: 5001, flags: 0x18, payload: 20 });
-    const shift = first.length - d.segment(true, { seq: 1001, ack: 5001, flags: 0x18, payload: 20 }).length;
-    assert.ok(shift > 0, 'the PROXY header went in front of the first byte');
-    const entry = (inp: Uint8Array, out: Uint8Array) =>
-      offloadEntry(inp, 0, inp.length, out, 0, out.length, LO, 1500, isn, key, value);
-    // Real server -> client: acknowledgments come back down by the header's length.
-    const rsAck = d.segment(false, { seq: 5001, ack: isn + 20 + shift, flags: 0x10, payload: 0 });
-    assert.equal(entry(rsAck, d.forward(rsAck)), 0, 'RS -> client entry');
-    assert.equal(value[VAL.FLAGS]! & ACK_OUT, ACK_OUT);
-    bpf.mapUpdate(map, key, value);
-    // Client -> real server: sequence numbers go up by it.
-    const data2 = d.segment(true, { seq: isn + 20, ack: 5001, flags: 0x18, payload: 20 });
-    assert.equal(entry(data2, d.forward(data2)), 0, 'client -> RS entry');
-    assert.equal(value[VAL.FLAGS]! & SEQ_IN, SEQ_IN);
-    bpf.mapUpdate(map, key, value);
-    const later: [boolean, Seg][] = [
-      [true, { seq: isn + 40, ack: 5001, flags: 0x18, payload: 100 }],
-      [true, { seq: isn + 140, ack: 5101, flags: 0x10, payload: 0 }],
-      [false, { seq: 5001, ack: isn + 140 + shift, flags: 0x18, payload: 100 }],
-      [false, { seq: 5101, ack: isn + 141 + shift, flags: 0x10, payload: 0, options: new Uint8Array(0) }],
-    ];
-    for (const [fromClient, s] of later) {
-      const f = d.segment(fromClient, s);
-      const want = d.forward(f);
-      const { action, output } = bpf.testRun(prog, f, LO);
-      assert.equal(action, XdpAction.TX, `${fromClient ? 'client' : 'RS'} seq ${s.seq}`);
-      assert.equal(
-        toHex(output),
-        toHex(want),
-        `${fromClient ? 'client' : 'RS'} seq ${s.seq}: the pipeline's frame`,
-      );
-    }
-    // What only the pipeline may do: the first byte again (it needs the header again), anything before
-    // it, an acknowledgment of part of the header, and SACK blocks (their edges shift too).
-    const sack = Uint8Array.of(1, 1, 5, 10, 0, 0, 0x04, 0x10, 0, 0, 0x04, 0x30);
-    const leftAlone: [string, boolean, Seg][] = [
-      ['the first segment again', true, { seq: isn, ack: 5001, flags: 0x18, payload: 20 }],
-      ['before the first byte', true, { seq: isn - 1, ack: 5001, flags: 0x10, payload: 0 }],
-      [
-        'part of the header acknowledged',
-        false,
-        { seq: 5001, ack: isn + shift - 1, flags: 0x10, payload: 0 },
-      ],
-      ['SACK', false, { seq: 5001, ack: isn + 40 + shift, flags: 0x10, payload: 0, options: sack }],
-    ];
-    for (const [what, fromClient, s] of leftAlone) {
-      const f = d.segment(fromClient, s);
-      const { action, output } = bpf.testRun(prog, f, LO);
-      assert.equal(action, XdpAction.PASS, what);
-      assert.equal(toHex(output), toHex(f), `${what}: untouched`);
-    }
-    bpf.mapDelete(map, key);
   });
 });
