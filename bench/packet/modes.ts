@@ -3,17 +3,21 @@
  * the generator should aim, and tears down what it set. `packet_dr/nat/tun/fnat` run the real director
  * (the LVS handler: engine + pipeline) with one UDP service forwarding to the sink.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { interfaceInfo } from '../../src/dataplane/packet/ifinfo.js';
 import type { LvsHandlerOptions, LvsStats } from '../../src/dataplane/packet/lvs-protocol.js';
-import { withNetns } from '../../src/dataplane/packet/netns.js';
 import { type PacketWorker, PacketWorker as Worker } from '../../src/dataplane/packet/worker.js';
-import { Program } from '../../src/dataplane/xdp/asm.js';
-import { Bpf, ProgType, XdpAction, XdpFlags } from '../../src/dataplane/xdp/bpf.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { type ForwardingName, forwardingFromName } from '../../src/engine/forwarding.js';
 import type { Generator } from './generator.js';
+import { cForward, xdpForward } from './peers.js';
+import {
+  dropIngress,
+  forwarding,
+  pinNapiThreads,
+  REALTIME_PRIORITY,
+  sinkNapi,
+  undoDropIngress,
+} from './setup.js';
 import { nft, type Topology } from './topology.js';
 
 export interface RunningMode {
@@ -39,10 +43,6 @@ export interface BenchMode {
 
 /** Nice value for the generator and ksoftirqd (see index.ts). */
 export const BOOST = -10;
-/** SCHED_FIFO priority of the packet worker during a run. */
-const REALTIME_PRIORITY = 10;
-
-const forwarding = async (t: Topology, on: boolean) => t.lab.sysctl(t.dir, 'net.ipv4.ip_forward', on ? 1 : 0);
 
 const kernelRoute: BenchMode = {
   name: 'kernel_route',
@@ -75,156 +75,6 @@ const kernelDnat: BenchMode = {
     };
   },
 };
-
-/** Drops IPv4 at the director's ingress, after the AF_PACKET taps: the user-space forwarder's job alone. */
-async function dropIngress(t: Topology): Promise<void> {
-  await nft(
-    t.lab,
-    t.dir,
-    `table netdev tlbenchpkt {\n chain in {\n  type filter hook ingress device ${t.dirIn} priority 0;\n  meta protocol ip drop\n }\n}`,
-  );
-}
-
-const undoDropIngress = (t: Topology) =>
-  t.lab.exec(t.dir, ['nft', 'delete', 'table', 'netdev', 'tlbenchpkt']);
-
-/**
- * A C forwarding peer (`binary` of the built tools) that takes every frame on the director's input and
- * sends it out of its output, MACs rewritten, pinned and prioritised as the worker is.
- */
-interface CPeerSpec {
-  name: string;
-  title: string;
-  binary: (tools: Generator) => string;
-  /** Drop at the director's ingress after the AF_PACKET taps (the kernel must not forward too). */
-  ingressDrop: boolean;
-  /** Run the input interface's NAPI as threads on the director's CPU (pinNapiThreads). */
-  napiThreads: boolean;
-  optional: boolean;
-}
-
-function cPeer({ name, title, binary, ingressDrop, napiThreads, optional }: CPeerSpec): BenchMode {
-  return {
-    name,
-    title,
-    optional,
-    target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
-    async start(t, tools) {
-      await forwarding(t, false);
-      if (ingressDrop) await dropIngress(t);
-      // The later modes get the interface as they would have without this one. (Once the XDP program
-      // is gone veth has no NAPI and refuses the write: nothing is left to undo then.)
-      const undo = async () => {
-        if (ingressDrop) await undoDropIngress(t);
-        if (napiThreads) {
-          const path = `/sys/class/net/${t.dirIn}/threaded`;
-          await t.lab.exec(t.dir, ['tee', path], { input: '0\n', allowFailure: true });
-        }
-      };
-      const argv = ['chrt', '-f', String(REALTIME_PRIORITY), 'taskset', '-c', String(t.directorCpu)];
-      const proc = t.lab.spawn(t.dir, [
-        ...argv,
-        binary(tools),
-        t.dirIn,
-        t.dirOut,
-        t.sinkMac,
-        t.dirOutMac,
-        '120',
-      ]);
-      try {
-        await proc.waitForLine(/^ready$/, 10_000);
-      } catch (err) {
-        await proc.stop();
-        await undo();
-        throw new Error(`${name} did not start: ${proc.stderr()}`, { cause: err });
-      }
-      const napi = napiThreads ? await pinNapiThreads(t, t.dirIn) : [];
-      return {
-        threads: () => [proc.pid, ...napi],
-        details: () => ({}),
-        // Its counts come with its exit.
-        async finalDetails(): Promise<Record<string, number>> {
-          await proc.stop();
-          const m = /forwarded (\d+) rx (\d+) drops (\d+)/.exec(proc.lines.at(-1) ?? '');
-          return m ? { forwarded: Number(m[1]), rx: Number(m[2]), 'kernel ring drops': Number(m[3]) } : {};
-        },
-        async stop() {
-          await proc.stop();
-          await undo();
-        },
-      };
-    },
-  };
-}
-
-/**
- * Turns the NAPI of `ifname` (in the director's namespace) into kernel threads and pins them, at the
- * worker's priority, to the director's CPU. veth runs an XDP program in its NAPI poll, which otherwise
- * runs as softirq on the CPU that sent the frame: the generator's. A NIC would run it on the director's
- * CPU (its interrupt's); the threads put it there and let its time be counted as the director's.
- */
-async function pinNapiThreads(
-  t: Topology,
-  ifname: string,
-  ns = t.dir,
-  cpu = t.directorCpu,
-): Promise<number[]> {
-  // Thread names carry the interface name only ("napi/eth0-8195"), which other namespaces reuse: the
-  // threads that appear when this interface turns threaded are this interface's.
-  // (A device made threaded before keeps that setting and gets its threads at once: then all of them.)
-  const before = new Set(napiThreads(ifname));
-  await t.lab.exec(ns, ['tee', `/sys/class/net/${ifname}/threaded`], { input: '1\n' });
-  const now = napiThreads(ifname);
-  const fresh = now.filter((pid) => !before.has(pid));
-  const pids = fresh.length > 0 ? fresh : now;
-  if (pids.length === 0) throw new Error(`no NAPI thread appeared for ${ifname}`);
-  for (const pid of pids) {
-    await t.lab.exec(null, ['taskset', '-pc', String(cpu), String(pid)]);
-    await t.lab.exec(null, ['chrt', '-f', '-p', String(REALTIME_PRIORITY), String(pid)]);
-  }
-  return pids;
-}
-
-function napiThreads(ifname: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(`napi/${ifname}-`)) pids.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-/**
- * The peer for the user-space modes: cforward.c, the raw forward in C over the same TPACKET_V2 ring
- * geometry. What it reaches is AF_PACKET's own ceiling on this kernel; the gap between it and
- * packet_raw_forward is what the JavaScript worker costs.
- */
-const cForward = cPeer({
-  name: 'afpacket_c_forward',
-  title: 'C forwarder over the same AF_PACKET rings (the ceiling of the ring I/O itself)',
-  binary: (tools) => tools.forwarder,
-  ingressDrop: true,
-  napiThreads: false,
-  optional: false,
-});
-
-/**
- * The same C forward over AF_XDP (xdpforward.c: an XDP program redirects every frame of the input to an
- * AF_XDP socket in copy mode; a second one sends). XDP takes the frames before the stack, so no ingress
- * drop is needed. It measures what an AF_XDP I/O layer would give the worker here, before building one.
- */
-const xdpForward = cPeer({
-  name: 'afxdp_c_forward',
-  title: 'C forwarder over AF_XDP sockets (copy mode), the candidate I/O layer',
-  binary: (tools) => tools.xdpForwarder,
-  ingressDrop: false,
-  napiThreads: true,
-  optional: true,
-});
 
 export interface PacketModeSpec {
   name: string;
@@ -314,37 +164,6 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
 }
 
 const LVS_HANDLER = fileURLToPath(new URL('../../src/dataplane/packet/handlers/lvs.js', import.meta.url));
-
-/**
- * The sink's end of the director's output veth gets an XDP_PASS program (native): veth accepts frames
- * that another veth's XDP program redirects to it only while its peer runs NAPI, which an XDP program
- * turns on. That NAPI runs where the redirect flushes, on the director's CPU, so the sink's building of
- * its socket buffers is counted as the director's work here (a NIC would put the frame on the wire
- * instead): the XDP modes' CPU figures err against them. (As a thread on the sink's CPU it overflowed
- * veth's 256-frame ring, which the other modes' backlog of 1000 does not.) Detached with the mode.
- */
-function sinkNapi(t: Topology): { close(): void } {
-  const bpf = new Bpf();
-  try {
-    const prog = bpf.progLoad(
-      ProgType.XDP,
-      new Program().mov(0, XdpAction.PASS).exit().bytes(),
-      'bench_pass',
-    );
-    const ifindex = withNetns(t.sink, () => interfaceInfo(t.sinkIf).index);
-    const link = withNetns(t.sink, () => bpf.attachXdp(prog, ifindex, XdpFlags.DRV_MODE, t.sinkIf));
-    return {
-      close() {
-        bpf.close(link);
-        bpf.close(prog);
-        bpf.dispose();
-      },
-    };
-  } catch (err) {
-    bpf.dispose();
-    throw err;
-  }
-}
 
 /**
  * The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink; with `xdp`,
