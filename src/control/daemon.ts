@@ -7,6 +7,7 @@ import { PacketDataPlane } from '../dataplane/packet/packet-dataplane.js';
 import { tuneMallocForRelay } from '../dataplane/proxy/malloc-tuning.js';
 import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
 import type { DataPlane } from '../dataplane/types.js';
+import { nativeModeCaveat } from '../dataplane/xdp/fastpath.js';
 import { formatEndpoint, formatIp, type IpAddress } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { HaController } from '../ha/controller.js';
@@ -82,6 +83,8 @@ export class Daemon {
     let dataplane: DataPlane;
     let director: Director | null = null;
     if (config.dataplane.kind === 'packet') {
+      const caveat = config.dataplane.xdp === 'native' ? nativeModeCaveat(config.dataplane.interface) : null;
+      if (caveat) opts.logger.warn(caveat);
       const packet = await PacketDataPlane.start({
         interface: config.dataplane.interface,
         localAddresses: config.dataplane.localAddresses,

@@ -8,6 +8,7 @@
  * the packets. Nothing is lost when the map is full or an entry is refused: the pipeline forwards.
  */
 
+import { realpathSync } from 'node:fs';
 import { CF } from '../../engine/conntable/layout.js';
 import type { ConnTable } from '../../engine/conntable/table.js';
 import { Dir, TcpState } from '../../engine/conntable/tcp-states.js';
@@ -331,4 +332,24 @@ export class XdpFastPath implements ForwardObserver {
 function refusal(r: number): number {
   if (r === NotOffloadable.HEADER_CHANGED || r === NotOffloadable.PAYLOAD_CHANGED) return C.HEADER_CHANGED;
   return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.PROTOCOL : C.OTHER;
+}
+
+/**
+ * Why native mode may not do here what it does on a NIC, or null: on a virtual device (veth above all) a
+ * frame the program redirects is accepted only by a peer that runs NAPI (an XDP program of its own, or
+ * GRO), and dropped by the kernel otherwise. Read from sysfs in the calling thread's namespace.
+ */
+export function nativeModeCaveat(ifname: string): string | null {
+  let path = '';
+  try {
+    path = realpathSync(`/sys/class/net/${ifname}`);
+  } catch {
+    return null;
+  }
+  if (!path.includes('/devices/virtual/')) return null;
+  return (
+    `dataplane.xdp native on the virtual device ${ifname}: on veth, frames the fast path redirects are ` +
+    'accepted only when the peer runs NAPI (an XDP program or GRO on it), and dropped by the kernel ' +
+    'otherwise; generic mode has no such condition'
+  );
 }

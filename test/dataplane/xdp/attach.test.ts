@@ -2,7 +2,7 @@
  * `dataplane.xdp` on a real interface, through the daemon: generic mode attaches the fast path to the
  * packet interface for as long as the daemon runs and takes it away when it stops; a mode the interface
  * refuses (here: native while another program holds it) stops the start with a message naming the fast
- * path and the reason. Root only.
+ * path and the reason; native mode on a virtual device is warned about. Root only.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -77,6 +77,8 @@ test('dataplane.xdp: attached while the daemon runs, gone after; a refused mode 
       r.stderr,
       /XDP fast path \(native\) unavailable: bpf\(BPF_LINK_CREATE, XDP\) failed on eth0: EEXIST/,
     );
+    // Native mode on veth: the caveat is said before anything is attached.
+    assert.match(r.stdout + r.stderr, /xdp native on the virtual device eth0: on veth/);
     await holder.stop();
   });
 });
