@@ -73,10 +73,10 @@ const XDP_PASS = 2;
 const XDP_TX = 3;
 
 // Registers: r6 ctx, r7 session value, r8 packet start, r9 packet end (callee-saved across helpers).
-export const CTX: Reg = 6;
+const CTX: Reg = 6;
 export const VALUE: Reg = 7;
 export const DATA: Reg = 8;
-export const END: Reg = 9;
+const END: Reg = 9;
 
 /** The program for the IPv4 session map `sessionsFd` and the IPv6 one `sessions6Fd` (fastpath-prog6.ts). */
 export function fastPathProgram(sessionsFd: number, sessions6Fd: number): Program {
@@ -123,9 +123,9 @@ export function fastPathProgram(sessionsFd: number, sessions6Fd: number): Progra
   // Two bodies, one per protocol, so that each knows its own header is in bounds.
   p.load(Size.B, 5, DATA, IP + 9).jmp('jeq', 5, 17, 'udp');
   needBytes(p, L4 + 20);
-  forward(p, L4 + 16, 'tcp');
+  forward(p, LAYOUT4, false, 'tcp');
   p.label('udp');
-  forward(p, L4 + 6, 'udp');
+  forward(p, LAYOUT4, true, 'udp');
   tunnel(p);
   ipv6Path(p, sessions6Fd);
   p.label('pass').mov(0, XDP_PASS).exit();
@@ -194,28 +194,53 @@ export function needBytes(p: Program, n: number): void {
   p.movReg(2, DATA).alu('add', 2, n).jmpReg('jgt', 2, END, 'pass');
 }
 
-/** Counts, rewrites and sends one packet whose session value is in VALUE; `csumOff`: its L4 checksum. */
-function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
-  const udp = id === 'udp';
-  if (!udp) shiftSequence(p, L4, '4'); // (may still pass the packet: nothing is written before it has run)
+/** Where one family keeps what `forward` touches. */
+export interface ForwardLayout {
+  /** The TCP/UDP header, the TTL / hop limit, in the frame. */
+  l4: number;
+  ttl: number;
+  /** The new addresses and ports: `bytes` bytes at `from` in the value, to `to` in the frame (contiguous
+   * in both: the addresses end where the L4 header, ports first, begins). */
+  from: number;
+  to: number;
+  bytes: number;
+  /** IPv4: the header checksum to update by VAL.IP_DELTA. */
+  ipChecksum: number | null;
+}
+
+const LAYOUT4: ForwardLayout = {
+  l4: L4,
+  ttl: IP + 8,
+  from: VAL.SADDR,
+  to: IP + 12,
+  bytes: 12,
+  ipChecksum: IP + 10,
+};
+
+/**
+ * Counts, rewrites and sends one packet whose session value is in VALUE (TCP: shifting its sequence
+ * numbers first when the entry says so); `id` names its labels.
+ */
+export function forward(p: Program, at: ForwardLayout, udp: boolean, id: string): void {
+  const csumOff = at.l4 + (udp ? 6 : 16);
+  if (!udp) shiftSequence(p, at.l4, id); // (may still pass the packet: nothing is written before it has run)
   count(p, 0);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `ttl${id}`);
-  p.load(Size.B, 2, DATA, IP + 8)
-    .alu('sub', 2, 1)
-    .store(Size.B, DATA, IP + 8, 2);
+  p.load(Size.B, 2, DATA, at.ttl).alu('sub', 2, 1).store(Size.B, DATA, at.ttl, 2);
   p.label(`ttl${id}`);
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, REWRITE).jmp('jeq', 2, 0, `macs${id}`);
-  p.load(Size.W, 2, VALUE, VAL.SADDR).store(Size.W, DATA, IP + 12, 2);
-  p.load(Size.W, 2, VALUE, VAL.DADDR).store(Size.W, DATA, IP + 16, 2);
-  p.load(Size.W, 2, VALUE, VAL.SPORT).store(Size.W, DATA, L4, 2);
+  for (let i = 0; i < at.bytes; i += 4)
+    p.load(Size.W, 2, VALUE, at.from + i).store(Size.W, DATA, at.to + i, 2);
   p.load(Size.H, 2, DATA, csumOff);
   if (udp) p.jmp('jeq', 2, 0, `macs${id}`); // no checksum: none to update
   p.load(Size.W, 3, VALUE, VAL.L4_DELTA);
   if (!udp) p.aluReg('add', 3, 5); // the sequence field's change (shiftSequence)
   updateChecksum(p, csumOff, udp, `l4${id}`);
   p.label(`macs${id}`);
-  p.load(Size.H, 2, DATA, IP + 10).load(Size.W, 3, VALUE, VAL.IP_DELTA);
-  updateChecksum(p, IP + 10, false, `ip${id}`);
+  if (at.ipChecksum !== null) {
+    p.load(Size.H, 2, DATA, at.ipChecksum).load(Size.W, 3, VALUE, VAL.IP_DELTA);
+    updateChecksum(p, at.ipChecksum, false, `ip${id}`);
+  }
   send(p, id);
 }
 
@@ -223,7 +248,7 @@ function forward(p: Program, csumOff: number, id: 'tcp' | 'udp'): void {
  * Counts the packet (its frame length less `extra` bytes the program added). Activity is read from the
  * packet count, so no time is stamped: a helper call per packet saved.
  */
-export function count(p: Program, extra: number): void {
+function count(p: Program, extra: number): void {
   p.mov(1, 1).atomicAdd(Size.DW, VALUE, VAL.PACKETS, 1);
   p.movReg(1, END).aluReg('sub', 1, DATA);
   if (extra) p.alu('sub', 1, extra);
@@ -231,7 +256,7 @@ export function count(p: Program, extra: number): void {
 }
 
 /** Writes the MACs and sends: XDP_TX out of the input interface, bpf_redirect to another. */
-export function send(p: Program, id: string): void {
+function send(p: Program, id: string): void {
   p.load(Size.W, 2, VALUE, VAL.DMAC).store(Size.W, DATA, 0, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 4).store(Size.W, DATA, 4, 2);
   p.load(Size.W, 2, VALUE, VAL.DMAC + 8).store(Size.W, DATA, 8, 2);
@@ -244,7 +269,7 @@ export function send(p: Program, id: string): void {
  * Checksum field at `off` (its current value in r2 as loaded, little-endian) += delta in r3 (RFC 1624
  * eqn. 3: HC' = ~(~HC + delta), delta already summed over ~m + m'). A UDP result of zero is sent as 0xFFFF.
  */
-export function updateChecksum(p: Program, off: number, udp: boolean, tag: string): void {
+function updateChecksum(p: Program, off: number, udp: boolean, tag: string): void {
   p.toBe(2, 16).alu('xor', 2, 0xffff).aluReg('add', 2, 3);
   for (let i = 0; i < 3; i++) p.movReg(4, 2).alu('rsh', 4, 16).alu('and', 2, 0xffff).aluReg('add', 2, 4);
   p.alu('xor', 2, 0xffff);

@@ -8,19 +8,7 @@
  * key and value sizes; the value shares the IPv4 layout's flags, interface, MACs, delta and counters.
  */
 import { FP, type Program, Size } from './asm.js';
-import {
-  count,
-  DATA,
-  DEC_TTL,
-  HELPER_MAP_LOOKUP,
-  needBytes,
-  REWRITE,
-  send,
-  updateChecksum,
-  VAL,
-  VALUE,
-} from './fastpath-prog.js';
-import { shiftSequence } from './fastpath-seq.js';
+import { DATA, type ForwardLayout, forward, HELPER_MAP_LOOKUP, needBytes, VALUE } from './fastpath-prog.js';
 
 /** IPv6 session key: source, destination, ports as on the wire, then the next header. */
 export const KEY6 = Object.freeze({ SADDR: 0, DADDR: 16, SPORT: 32, DPORT: 34, PROTO: 36, LEN: 40 });
@@ -30,6 +18,15 @@ export const VAL6 = Object.freeze({ SADDR: 64, DADDR: 80, SPORT: 96, DPORT: 98, 
 
 const IP6 = 14;
 const L4 = IP6 + 40;
+
+const LAYOUT6: ForwardLayout = {
+  l4: L4,
+  ttl: IP6 + 7,
+  from: VAL6.SADDR,
+  to: IP6 + 8,
+  bytes: 36,
+  ipChecksum: null,
+};
 
 export function ipv6Path(p: Program, sessions6Fd: number): void {
   p.label('ipv6');
@@ -64,28 +61,7 @@ export function ipv6Path(p: Program, sessions6Fd: number): void {
   p.movReg(VALUE, 0);
   p.load(Size.B, 5, DATA, IP6 + 6).jmp('jeq', 5, 17, 'udp6');
   needBytes(p, L4 + 20);
-  forward6(p, L4 + 16, 'tcp6');
+  forward(p, LAYOUT6, false, 'tcp6');
   p.label('udp6');
-  forward6(p, L4 + 6, 'udp6');
-}
-
-function forward6(p: Program, csumOff: number, id: 'tcp6' | 'udp6'): void {
-  const udp = id === 'udp6';
-  if (!udp) shiftSequence(p, L4, '6');
-  count(p, 0);
-  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, DEC_TTL).jmp('jeq', 2, 0, `hop${id}`);
-  p.load(Size.B, 2, DATA, IP6 + 7)
-    .alu('sub', 2, 1)
-    .store(Size.B, DATA, IP6 + 7, 2);
-  p.label(`hop${id}`);
-  p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, REWRITE).jmp('jeq', 2, 0, `macs${id}`);
-  for (let i = 0; i < 36; i += 4)
-    p.load(Size.W, 2, VALUE, VAL6.SADDR + i).store(Size.W, DATA, IP6 + 8 + i, 2);
-  p.load(Size.H, 2, DATA, csumOff);
-  if (udp) p.jmp('jeq', 2, 0, `macs${id}`);
-  p.load(Size.W, 3, VALUE, VAL.L4_DELTA);
-  if (!udp) p.aluReg('add', 3, 5); // the sequence field's change (shiftSequence)
-  updateChecksum(p, csumOff, udp, `l4${id}`);
-  p.label(`macs${id}`);
-  send(p, id);
+  forward(p, LAYOUT6, true, 'udp6');
 }

@@ -26,6 +26,58 @@ export const NotOffloadable = Object.freeze({
 const IP = 14;
 const L4 = 34;
 
+/**
+ * The TCP or UDP segment of a forwarded packet against its input (L4 at `il4` / `ol4`, `len` bytes of L4
+ * in both): lengths consistent; every byte but the ports, the checksum and a Full-NAT sequence shift
+ * (read into SHIFT; `isn` as for offloadEntry) unchanged. Returns 0 or a NotOffloadable reason.
+ */
+export function compareL4(
+  inp: Uint8Array,
+  il4: number,
+  out: Uint8Array,
+  ol4: number,
+  len: number,
+  udp: boolean,
+  isn: number,
+): number {
+  SHIFT.flag = 0;
+  SHIFT.words = 0;
+  let hl = 8;
+  if (udp) {
+    if (u16(inp, il4 + 4) !== len || u16(out, ol4 + 4) !== len) return NotOffloadable.LENGTH_CHANGED;
+  } else {
+    if (len < 20) return NotOffloadable.LENGTH_CHANGED;
+    hl = (inp[il4 + 12]! >>> 4) << 2;
+    if (hl < 20 || hl > len) return NotOffloadable.LENGTH_CHANGED;
+    if (inp[il4 + 13]! & 0x07) return NotOffloadable.TCP_CONTROL;
+    // Offset, flags, window, urgent pointer, options: unchanged; sequence and acknowledgment too, or
+    // shifted as Full-NAT shifts them behind a PROXY header (fastpath-seq.ts).
+    if (!same(inp, il4 + 12, out, ol4 + 12, 4) || !same(inp, il4 + 18, out, ol4 + 18, hl - 18))
+      return NotOffloadable.HEADER_CHANGED;
+    if (!readSeqShift(inp, il4, out, ol4, hl, isn, SHIFT)) return NotOffloadable.HEADER_CHANGED;
+  }
+  return same(inp, il4 + hl, out, ol4 + hl, len - hl) ? 0 : NotOffloadable.PAYLOAD_CHANGED;
+}
+
+/**
+ * The output's L4 checksum is the program's: unchanged without a rewrite (or for a UDP datagram without
+ * one), else the input's updated by `delta` (RFC 1624).
+ */
+export function l4ChecksumOk(
+  inp: Uint8Array,
+  il4: number,
+  out: Uint8Array,
+  ol4: number,
+  udp: boolean,
+  rewrite: boolean,
+  delta: number,
+): boolean {
+  const off = udp ? 6 : 16;
+  const old = u16(inp, il4 + off);
+  const want = !rewrite || (udp && old === 0) ? old : applyDelta(old, delta, udp);
+  return want === u16(out, ol4 + off);
+}
+
 /** Scratch for the entry builders (one install at a time). */
 export const SHIFT = new SeqShift();
 
@@ -81,28 +133,9 @@ export function offloadEntry(
   const ttlOut = out[oo + IP + 8]!;
   if (ttlOut !== ttlIn && ttlOut !== ttlIn - 1) return NotOffloadable.TTL_CHANGED;
   const udp = proto === 17;
-  let l4h = 8;
+  const l4r = compareL4(inp, io + L4, out, oo + L4, total - 20, udp, isn);
+  if (l4r !== 0) return l4r;
   const shift = SHIFT;
-  shift.flag = 0;
-  shift.words = 0;
-  if (udp) {
-    if (u16(inp, io + L4 + 4) !== total - 20 || u16(out, oo + L4 + 4) !== total - 20)
-      return NotOffloadable.LENGTH_CHANGED;
-  } else {
-    if (total < 40) return NotOffloadable.LENGTH_CHANGED;
-    l4h = (inp[io + L4 + 12]! >>> 4) << 2;
-    if (l4h < 20 || l4h > total - 20) return NotOffloadable.LENGTH_CHANGED;
-    if (inp[io + L4 + 13]! & 0x07) return NotOffloadable.TCP_CONTROL;
-    // Offset, flags, window, urgent pointer, options: unchanged; sequence and acknowledgment too, or
-    // shifted as Full-NAT shifts them behind a PROXY header (fastpath-seq.ts).
-    if (
-      !same(inp, io + L4 + 12, out, oo + L4 + 12, 4) ||
-      !same(inp, io + L4 + 18, out, oo + L4 + 18, l4h - 18)
-    )
-      return NotOffloadable.HEADER_CHANGED;
-    if (!readSeqShift(inp, io + L4, out, oo + L4, l4h, isn, shift)) return NotOffloadable.HEADER_CHANGED;
-  }
-  if (!same(inp, io + L4 + l4h, out, oo + L4 + l4h, total - 20 - l4h)) return NotOffloadable.PAYLOAD_CHANGED;
   // What changed: addresses (IP header and pseudo-header), ports (L4 only), TTL (IP header only).
   const addrDelta = wordDelta(inp, io + IP + 12, out, oo + IP + 12, 8);
   const portDelta = wordDelta(inp, io + L4, out, oo + L4, 4);
@@ -112,14 +145,8 @@ export function offloadEntry(
   const ipCsum = applyDelta(u16(inp, io + IP + 10), ipDelta, false);
   if (ipCsum !== u16(out, oo + IP + 10)) return NotOffloadable.CHECKSUM_MISMATCH;
   const rewrite = addrDelta !== 0 || portDelta !== 0;
-  const csumOff = udp ? 6 : 16;
-  const l4In = u16(inp, io + L4 + csumOff);
-  if (rewrite) {
-    const want = udp && l4In === 0 ? 0 : applyDelta(l4In, l4Delta + shift.words, udp);
-    if (want !== u16(out, oo + L4 + csumOff)) return NotOffloadable.CHECKSUM_MISMATCH;
-  } else if (l4In !== u16(out, oo + L4 + csumOff)) {
+  if (!l4ChecksumOk(inp, io + L4, out, oo + L4, udp, rewrite, l4Delta + shift.words))
     return NotOffloadable.CHECKSUM_MISMATCH;
-  }
   if (encap && rewrite) return NotOffloadable.HEADER_CHANGED;
   key.fill(0);
   for (let i = 0; i < 8; i++) key[KEY.SADDR + i] = inp[io + IP + 12 + i]!;

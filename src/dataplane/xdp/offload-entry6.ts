@@ -4,11 +4,10 @@
  * and the L4 checksum, which must be the one the program computes from the entry. No extension headers.
  */
 
-import { applyDelta, putU32le, same, u16, wordDelta } from './entry-bytes.js';
+import { putU32le, same, u16, wordDelta } from './entry-bytes.js';
 import { DEC_TTL, REWRITE, VAL } from './fastpath-prog.js';
 import { KEY6, VAL6 } from './fastpath-prog6.js';
-import { NotOffloadable, putShift, SHIFT } from './offload-entry.js';
-import { readSeqShift } from './seq-shift.js';
+import { compareL4, l4ChecksumOk, NotOffloadable, putShift, SHIFT } from './offload-entry.js';
 
 const IP6 = 14;
 const L4 = IP6 + 40;
@@ -39,35 +38,15 @@ export function offloadEntry6(
   const hopOut = out[oo + IP6 + 7]!;
   if (hopOut !== hopIn && hopOut !== hopIn - 1) return NotOffloadable.TTL_CHANGED;
   const udp = nh === 17;
-  let l4h = 8;
+  const l4r = compareL4(inp, io + L4, out, oo + L4, payload, udp, isn);
+  if (l4r !== 0) return l4r;
   const shift = SHIFT;
-  shift.flag = 0;
-  shift.words = 0;
-  if (udp) {
-    if (u16(inp, io + L4 + 4) !== payload || u16(out, oo + L4 + 4) !== payload)
-      return NotOffloadable.LENGTH_CHANGED;
-  } else {
-    if (payload < 20) return NotOffloadable.LENGTH_CHANGED;
-    l4h = (inp[io + L4 + 12]! >>> 4) << 2;
-    if (l4h < 20 || l4h > payload) return NotOffloadable.LENGTH_CHANGED;
-    if (inp[io + L4 + 13]! & 0x07) return NotOffloadable.TCP_CONTROL;
-    if (
-      !same(inp, io + L4 + 12, out, oo + L4 + 12, 4) ||
-      !same(inp, io + L4 + 18, out, oo + L4 + 18, l4h - 18)
-    )
-      return NotOffloadable.HEADER_CHANGED;
-    if (!readSeqShift(inp, io + L4, out, oo + L4, l4h, isn, shift)) return NotOffloadable.HEADER_CHANGED;
-  }
-  if (!same(inp, io + L4 + l4h, out, oo + L4 + l4h, payload - l4h)) return NotOffloadable.PAYLOAD_CHANGED;
   const addrDelta = wordDelta(inp, io + IP6 + 8, out, oo + IP6 + 8, 32);
   const portDelta = wordDelta(inp, io + L4, out, oo + L4, 4);
   const rewrite = addrDelta !== 0 || portDelta !== 0;
-  const csumOff = udp ? 6 : 16;
-  const l4In = u16(inp, io + L4 + csumOff);
-  const want =
-    !rewrite || (udp && l4In === 0) ? l4In : applyDelta(l4In, addrDelta + portDelta + shift.words, udp);
   if (shift.flag !== 0 && !rewrite) return NotOffloadable.HEADER_CHANGED;
-  if (want !== u16(out, oo + L4 + csumOff)) return NotOffloadable.CHECKSUM_MISMATCH;
+  if (!l4ChecksumOk(inp, io + L4, out, oo + L4, udp, rewrite, addrDelta + portDelta + shift.words))
+    return NotOffloadable.CHECKSUM_MISMATCH;
   key.fill(0);
   for (let i = 0; i < 32; i++) key[KEY6.SADDR + i] = inp[io + IP6 + 8 + i]!;
   for (let i = 0; i < 4; i++) key[KEY6.SPORT + i] = inp[io + L4 + i]!;
