@@ -116,7 +116,7 @@ export class Bpf {
       if (e === ENOENT) return false;
       throw syscallError('bpf(BPF_MAP_LOOKUP_ELEM)', e, { mapFd: fd });
     }
-    out.set(this.#mem.buf.subarray(VALUE, VALUE + out.length));
+    this.#mem.buf.copy(out, 0, VALUE, VALUE + out.length);
     return true;
   }
 

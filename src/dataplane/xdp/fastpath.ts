@@ -301,8 +301,9 @@ export class XdpFastPath implements ForwardObserver {
     const into = v4 ? this.#value6Head : this.#value6;
     if (!this.#bpf.mapLookup(v4 ? this.#map : this.#map6, this.#keyOf(slot, v4), into)) return false;
     const v = this.#valueView;
-    const packets = Number(v.getBigUint64(VAL.PACKETS, true));
-    const bytes = Number(v.getBigUint64(VAL.BYTES, true));
+    // (Two halves rather than getBigUint64: no BigInt per entry read; exact up to 2^53.)
+    const packets = v.getUint32(VAL.PACKETS, true) + v.getUint32(VAL.PACKETS + 4, true) * 2 ** 32;
+    const bytes = v.getUint32(VAL.BYTES, true) + v.getUint32(VAL.BYTES + 4, true) * 2 ** 32;
     const dp = packets - this.#seenPackets[slot]!;
     if (dp <= 0) return false;
     const db = bytes - this.#seenBytes[slot]! - dp * ETH_LEN;
