@@ -22,52 +22,60 @@ export const RS_MAC = 0x0200_0000_0a0a;
 export const VIP = parseIp('198.51.100.10').words[0];
 export const CLIENT = parseIp('192.0.2.77').words[0];
 
-/** A one-interface director with one TCP service to one real server, as the fixtures' topology has it. */
-export function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
-  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [parseIp('10.0.0.200')] });
+/** What a one-service director is built from (addresses as text, either family). */
+interface DirectorSpec {
+  mode: 'dr' | 'nat' | 'tun' | 'fnat';
+  vip: string;
+  client: string;
+  rs: string;
+  lip: string;
+  own: [string, number][];
+  gateway: string;
+  defaultRoute: string;
+  proxyProtocol: 0 | 2;
+}
+
+/**
+ * One interface (MAC D0) with the `own` addresses, a default route to `gateway`, one TCP service VIP:80
+ * with one real server (port 80 in DR/TUN, 8080 otherwise) and Full-NAT local address `lip`. `backPort()`
+ * is where the real server answers (the client's port, or the local port Full-NAT chose).
+ */
+function oneService(o: DirectorSpec) {
+  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [parseIp(o.lip)] });
   const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, tun: Forwarding.TUN, fnat: Forwarding.FNAT }[
-    mode
+    o.mode
   ];
   const svc = b.services.add({
-    name: mode,
+    name: o.mode,
     protocol: 'tcp',
-    address: parseIp('198.51.100.10'),
+    address: parseIp(o.vip),
     port: 80,
     scheduler: 'rr',
     forwarding,
   });
-  const rsPort = mode === 'dr' || mode === 'tun' ? 80 : 8080;
-  svc.addDest({ address: parseIp('10.0.0.10'), port: rsPort, weight: 1 });
+  const rsPort = o.mode === 'dr' || o.mode === 'tun' ? 80 : 8080;
+  svc.addDest({ address: parseIp(o.rs), port: rsPort, weight: 1 });
   const log: SentFrame[] = [];
   const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
-    interfaces: [
-      {
-        mac: D0,
-        addresses: [
-          { address: parseIp('10.0.0.1'), prefixLen: 24 },
-          { address: parseIp('203.0.113.1'), prefixLen: 24 },
-        ],
-      },
-    ],
-    routes: [{ prefix: parseIp('0.0.0.0'), prefixLen: 0, via: parseIp('203.0.113.254'), iface: 0 }],
+    interfaces: [{ mac: D0, addresses: o.own.map(([a, len]) => ({ address: parseIp(a), prefixLen: len })) }],
+    routes: [{ prefix: parseIp(o.defaultRoute), prefixLen: 0, via: parseIp(o.gateway), iface: 0 }],
     staticNeighbours: [
-      { address: parseIp('203.0.113.254'), mac: GW },
-      { address: parseIp('10.0.0.10'), mac: RS_MAC },
+      { address: parseIp(o.gateway), mac: GW },
+      { address: parseIp(o.rs), mac: RS_MAC },
     ],
   });
+  if (o.proxyProtocol) pipeline.setServiceOptions(svc.id, { proxyProtocol: o.proxyProtocol, toa: false });
   const frame = new MutableFrame();
   let now = 1000;
   return {
-    rs: parseIp('10.0.0.10').words[0],
     rsPort,
-    get back(): number {
-      return mode === 'fnat' ? parseIp('10.0.0.200').words[0] : CLIENT;
-    },
-    get backPort(): number {
-      if (mode !== 'fnat') return 40000;
+    backPort(): number {
+      if (o.mode !== 'fnat') return 40000;
       const k = newFlowKey();
-      k.saddr[0] = CLIENT;
-      k.daddr[0] = VIP;
+      const client = parseIp(o.client);
+      k.af = client.family;
+      k.saddr.set(client.words);
+      k.daddr.set(parseIp(o.vip).words);
       k.sport = 40000;
       k.dport = 80;
       return b.conns.lport(b.conns.lookupIn(k, now));
@@ -79,6 +87,34 @@ export function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
       assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
       assert.equal(log.length, 1);
       return log[0]!.bytes;
+    },
+  };
+}
+
+/** A one-interface director with one TCP service to one real server, as the fixtures' topology has it. */
+export function director(mode: 'dr' | 'nat' | 'tun' | 'fnat') {
+  const d = oneService({
+    mode,
+    vip: '198.51.100.10',
+    client: '192.0.2.77',
+    rs: '10.0.0.10',
+    lip: '10.0.0.200',
+    own: [
+      ['10.0.0.1', 24],
+      ['203.0.113.1', 24],
+    ],
+    gateway: '203.0.113.254',
+    defaultRoute: '0.0.0.0',
+    proxyProtocol: 0,
+  });
+  return {
+    ...d,
+    rs: parseIp('10.0.0.10').words[0],
+    get back(): number {
+      return mode === 'fnat' ? parseIp('10.0.0.200').words[0] : CLIENT;
+    },
+    get backPort(): number {
+      return d.backPort();
     },
   };
 }
@@ -132,60 +168,21 @@ export function tcp6Frame(o: Tcp6): Uint8Array {
 
 /** director() for IPv6: VIP 2001:db8:1::10, one real server 2001:db8:10::10, local address 2001:db8:10::200. */
 export function director6(mode: 'dr' | 'nat' | 'fnat', proxyProtocol: 0 | 2 = 0) {
-  const lip = parseIp('2001:db8:10::200');
-  const b = new Balancer({ conntable: { capacity: 64, seed: 3 }, localAddresses: [lip] });
-  const forwarding = { dr: Forwarding.DR, nat: Forwarding.NAT, fnat: Forwarding.FNAT }[mode];
-  const svc = b.services.add({
-    name: mode,
-    protocol: 'tcp',
-    address: parseIp(VIP6),
-    port: 80,
-    scheduler: 'rr',
-    forwarding,
-  });
-  const rsPort = mode === 'dr' ? 80 : 8080;
-  svc.addDest({ address: parseIp(RS6), port: rsPort, weight: 1 });
-  const log: SentFrame[] = [];
-  const pipeline = new Pipeline(b, [new RecordingSink(0, log)], {
-    interfaces: [
-      {
-        mac: D0,
-        addresses: [
-          { address: parseIp('2001:db8:10::1'), prefixLen: 64 },
-          { address: parseIp('2001:db8:203::1'), prefixLen: 64 },
-        ],
-      },
+  const d = oneService({
+    mode,
+    vip: VIP6,
+    client: CLIENT6,
+    rs: RS6,
+    lip: '2001:db8:10::200',
+    own: [
+      ['2001:db8:10::1', 64],
+      ['2001:db8:203::1', 64],
     ],
-    routes: [{ prefix: parseIp('::'), prefixLen: 0, via: parseIp('2001:db8:203::fe'), iface: 0 }],
-    staticNeighbours: [
-      { address: parseIp('2001:db8:203::fe'), mac: GW },
-      { address: parseIp(RS6), mac: RS_MAC },
-    ],
+    gateway: '2001:db8:203::fe',
+    defaultRoute: '::',
+    proxyProtocol,
   });
-  if (proxyProtocol) pipeline.setServiceOptions(svc.id, { proxyProtocol, toa: false });
-  const frame = new MutableFrame();
-  let now = 1000;
-  return {
-    rsPort,
-    back: () => (mode === 'fnat' ? '2001:db8:10::200' : CLIENT6),
-    backPort(): number {
-      if (mode !== 'fnat') return 40000;
-      const k = newFlowKey();
-      k.af = 6;
-      k.saddr.set(parseIp(CLIENT6).words);
-      k.daddr.set(parseIp(VIP6).words);
-      k.sport = 40000;
-      k.dport = 80;
-      return b.conns.lport(b.conns.lookupIn(k, now));
-    },
-    forward(f: Uint8Array): Uint8Array {
-      log.length = 0;
-      const v = pipeline.process(frame.set(f.slice(), 0, f.length, 0, 0), now++);
-      assert.equal(v, Verdict.FORWARD, `pipeline verdict (reason ${pipeline.lastReason})`);
-      assert.equal(log.length, 1);
-      return log[0]!.bytes;
-    },
-  };
+  return { ...d, back: () => (mode === 'fnat' ? '2001:db8:10::200' : CLIENT6) };
 }
 
 /** The fast-path program loaded with fresh maps (1024 entries each), for BPF_PROG_TEST_RUN. */
