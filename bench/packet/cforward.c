@@ -26,31 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PEER_NAME "cforward"
+#include "peer.h"
+
 /* The worker's geometry in the benchmark: 2 KiB slots, 8192 RX and 4096 TX frames. */
 #define FRAME_SIZE 2048
 #define RX_FRAMES 8192
 #define TX_FRAMES 4096
 #define BATCH 128
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) {
-  (void)sig;
-  stop = 1;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "cforward: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void parse_mac(const char *s, uint8_t *out) {
-  unsigned v[6];
-  if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) {
-    fprintf(stderr, "cforward: bad MAC %s\n", s);
-    exit(2);
-  }
-  for (int i = 0; i < 6; i++) out[i] = (uint8_t)v[i];
-}
 
 /* A bound AF_PACKET socket with the rings asked for (0 frames: no such ring), mapped at *map. */
 static int open_ring(const char *ifname, int rx_frames, int tx_frames, uint8_t **map) {
@@ -105,7 +88,7 @@ int main(int argc, char **argv) {
   int in = open_ring(argv[1], RX_FRAMES, 0, &rx_map);
   int out = open_ring(argv[2], 0, TX_FRAMES, &tx_map);
   const size_t tx_data = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
-  struct timespec t0, now;
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   unsigned long forwarded = 0, rx = 0, drops = 0;
   unsigned rx_head = 0, tx_head = 0;
@@ -137,8 +120,7 @@ int main(int argc, char **argv) {
       forwarded += queued;
     }
     if (queued == 0 || (round & 1023) == 0) {
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      if ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 > max_seconds) break;
+      if (past(&t0, max_seconds)) break;
     }
     if (queued == 0) poll(&pfd, 1, 50);
   }

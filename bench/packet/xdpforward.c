@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PEER_NAME "xdpforward"
+#include "peer.h"
+
 #ifndef AF_XDP
 #define AF_XDP 44
 #endif
@@ -42,26 +45,6 @@
 #define NUM_FRAMES 8192
 #define RING 4096
 #define BATCH 64
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) {
-  (void)sig;
-  stop = 1;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "xdpforward: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void parse_mac(const char *s, uint8_t *out) {
-  unsigned v[6];
-  if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) {
-    fprintf(stderr, "xdpforward: bad MAC %s\n", s);
-    exit(2);
-  }
-  for (int i = 0; i < 6; i++) out[i] = (uint8_t)v[i];
-}
 
 static long bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof *attr); }
 
@@ -194,7 +177,7 @@ int main(int argc, char **argv) {
   (void)link;
   printf("ready\n");
   fflush(stdout);
-  struct timespec t0, now;
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   unsigned long forwarded = 0, rx = 0, no_room = 0;
   struct xdp_desc *rxd = in.rx.desc, *txd = out.tx.desc;
@@ -247,8 +230,7 @@ int main(int argc, char **argv) {
       forwarded += queued;
     }
     if (avail == 0 || (round & 1023) == 0) {
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      if ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 > max_seconds) break;
+      if (past(&t0, max_seconds)) break;
     }
     if (avail == 0) poll(&pfd, 1, 50);
   }
