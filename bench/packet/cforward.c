@@ -74,16 +74,8 @@ static int open_ring(const char *ifname, int rx_frames, int tx_frames, uint8_t *
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: cforward IN_IF OUT_IF DST_MAC SRC_MAC MAX_SECONDS\n");
-    return 2;
-  }
   uint8_t dst[6], src[6];
-  parse_mac(argv[3], dst);
-  parse_mac(argv[4], src);
-  double max_seconds = atof(argv[5]);
-  signal(SIGTERM, on_signal);
-  signal(SIGINT, on_signal);
+  double max_seconds = peer_args(argc, argv, dst, src);
   uint8_t *rx_map, *tx_map;
   int in = open_ring(argv[1], RX_FRAMES, 0, &rx_map);
   int out = open_ring(argv[2], 0, TX_FRAMES, &tx_map);

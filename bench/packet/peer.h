@@ -34,6 +34,22 @@ static void parse_mac(const char *s, uint8_t *out) {
   for (int i = 0; i < 6; i++) out[i] = (uint8_t)v[i];
 }
 
+/*
+ * argv: IN_IF OUT_IF DST_MAC SRC_MAC MAX_SECONDS (exits with the usage otherwise). Fills the MACs, installs
+ * the signal handler, returns MAX_SECONDS.
+ */
+static double peer_args(int argc, char **argv, uint8_t *dst, uint8_t *src) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: " PEER_NAME " IN_IF OUT_IF DST_MAC SRC_MAC MAX_SECONDS\n");
+    exit(2);
+  }
+  parse_mac(argv[3], dst);
+  parse_mac(argv[4], src);
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
+  return atof(argv[5]);
+}
+
 /* Seconds since `t0` (CLOCK_MONOTONIC) beyond `max`. */
 static int past(const struct timespec *t0, double max) {
   struct timespec now;

@@ -153,16 +153,8 @@ static int attach_redirect(int ifindex, int xsk_fd) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: xdpforward IN_IF OUT_IF DST_MAC SRC_MAC MAX_SECONDS\n");
-    return 2;
-  }
   uint8_t dst[6], src[6];
-  parse_mac(argv[3], dst);
-  parse_mac(argv[4], src);
-  double max_seconds = atof(argv[5]);
-  signal(SIGTERM, on_signal);
-  signal(SIGINT, on_signal);
+  double max_seconds = peer_args(argc, argv, dst, src);
   struct xsk in, out;
   open_xsk(argv[1], 1, &in);
   open_xsk(argv[2], 0, &out);
