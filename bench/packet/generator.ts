@@ -102,6 +102,7 @@ async function runOne(
       String(perGenerator),
       String(sportBase),
       String(Math.round(b.pps / t.generatorCpus.length)),
+      t.generator,
     ],
     { timeoutMs: (b.seconds + 10) * 1000 },
   );

@@ -10,15 +10,8 @@ import { parseIp } from '../../src/engine/addr.js';
 import { type ForwardingName, forwardingFromName } from '../../src/engine/forwarding.js';
 import type { Generator } from './generator.js';
 import { cForward, xdpForward } from './peers.js';
-import {
-  dropIngress,
-  forwarding,
-  pinNapiThreads,
-  REALTIME_PRIORITY,
-  sinkNapi,
-  undoDropIngress,
-} from './setup.js';
-import { nft, type Topology } from './topology.js';
+import { dropIngress, forwarding, REALTIME_PRIORITY, sinkNapi, undoDropIngress } from './setup.js';
+import { inputNapi, nft, type Topology } from './topology.js';
 
 export interface RunningMode {
   /** Extra facts for the report (worker counters...). */
@@ -83,7 +76,7 @@ export interface PacketModeSpec {
   handler: string;
   handlerOptions?: (t: Topology) => unknown;
   target: (t: Topology) => { dstIp: string; dstPort: number };
-  /** The handler attaches the XDP fast path in this mode (native: see sinkNapi and pinNapiThreads). */
+  /** The handler attaches the XDP fast path in this mode (native: see sinkNapi and inputNapi). */
   xdp?: 'native' | 'generic';
 }
 
@@ -130,7 +123,7 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
         await undoDropIngress(t);
         throw err;
       }
-      const napi = spec.xdp === 'native' ? await pinNapiThreads(t, t.dirIn) : [];
+      const napi = spec.xdp === 'native' ? await inputNapi(t) : [];
       return {
         threads: () => [worker.tid, ...napi],
         async finalDetails() {
@@ -140,7 +133,11 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
             .sort((a, b) => b[1] - a[1])
             .slice(0, 3);
           const xdp = Object.entries(s.events).filter(([k]) => k.startsWith('xdp_'));
-          return Object.fromEntries([...top.map(([k, v]) => [`dropped/passed ${k}`, v]), ...xdp]);
+          return Object.fromEntries([
+            ...top.map(([k, v]) => [`dropped/passed ${k}`, v]),
+            ['fast path', s.xdp],
+            ...xdp,
+          ]);
         },
         details() {
           const c = worker.snapshot();
@@ -165,24 +162,35 @@ export function packetMode(spec: PacketModeSpec): BenchMode {
 
 const LVS_HANDLER = fileURLToPath(new URL('../../src/dataplane/packet/handlers/lvs.js', import.meta.url));
 
+const XDP_SUFFIX = { auto: '', off: '_pipeline', native: '_xdp', generic: '_xdp_generic' } as const;
+const XDP_TITLE = {
+  auto: 'engine + pipeline + XDP fast path as by default: dataplane.xdp auto, the generic hook',
+  off: 'engine + pipeline alone: dataplane.xdp off',
+  native: 'engine + pipeline + XDP fast path, native',
+  generic: 'engine + pipeline + XDP fast path, generic',
+} as const;
+
 /**
- * The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink; with `xdp`,
- * the XDP fast path (native) in front of it.
+ * The real director: engine + pipeline, one UDP service on the VIP forwarding to the sink, with the XDP
+ * fast path as `dataplane.xdp` says: `packet_<mode>` is the director as it runs by default (auto),
+ * `_pipeline` without the fast path, `_xdp` with it in the driver (native), `_xdp_generic` asked for.
  */
 function lvsMode(
   mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat'),
-  xdp: 'native' | 'generic' | null = null,
+  xdp: 'auto' | 'off' | 'native' | 'generic',
 ): BenchMode {
+  const attach = xdp === 'auto' ? 'generic' : xdp === 'off' ? null : xdp;
   return packetMode({
-    name: `packet_${mode}${xdp === 'native' ? '_xdp' : xdp === 'generic' ? '_xdp_generic' : ''}`,
-    title: `tslvs ${mode.toUpperCase()} (engine + pipeline${xdp ? ` + XDP fast path, ${xdp}` : ''})`,
+    name: `packet_${mode}${XDP_SUFFIX[xdp]}`,
+    title: `tslvs ${mode.toUpperCase()} (${XDP_TITLE[xdp]})`,
     handler: LVS_HANDLER,
-    ...(xdp ? { xdp } : {}),
+    // auto falls back to the pipeline alone where XDP is refused, as the daemon does: never skipped.
+    ...(attach && xdp !== 'auto' ? { xdp: attach } : {}),
     target: (t) => ({ dstIp: t.vip, dstPort: 80 }),
     handlerOptions(t): LvsHandlerOptions {
       const key = `udp/${t.vip}:80`;
       return {
-        ...(xdp ? { xdp } : {}),
+        ...(attach ? { xdp: attach, xdpOptional: xdp === 'auto' } : {}),
         capacity: 1 << 20,
         interfaces: [
           {
@@ -245,10 +253,14 @@ export const MODES: readonly BenchMode[] = [
     handler: 'forward-to',
     target: (t) => ({ dstIp: t.sinkIp, dstPort: 9 }),
   }),
-  lvsMode('dr'),
-  lvsMode('nat'),
-  lvsMode('tun'),
-  lvsMode('fnat'),
+  lvsMode('dr', 'auto'),
+  lvsMode('nat', 'auto'),
+  lvsMode('tun', 'auto'),
+  lvsMode('fnat', 'auto'),
+  lvsMode('dr', 'off'),
+  lvsMode('nat', 'off'),
+  lvsMode('tun', 'off'),
+  lvsMode('fnat', 'off'),
   lvsMode('dr', 'native'),
   lvsMode('nat', 'native'),
   lvsMode('tun', 'native'),

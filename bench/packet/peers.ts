@@ -5,7 +5,8 @@
  */
 import type { Generator } from './generator.js';
 import type { BenchMode } from './modes.js';
-import { dropIngress, forwarding, pinNapiThreads, REALTIME_PRIORITY, undoDropIngress } from './setup.js';
+import { dropIngress, forwarding, REALTIME_PRIORITY, undoDropIngress } from './setup.js';
+import { inputNapi } from './topology.js';
 
 /**
  * A C forwarding peer (`binary` of the built tools) that takes every frame on the director's input and
@@ -17,7 +18,7 @@ interface CPeerSpec {
   binary: (tools: Generator) => string;
   /** Drop at the director's ingress after the AF_PACKET taps (the kernel must not forward too). */
   ingressDrop: boolean;
-  /** Run the input interface's NAPI as threads on the director's CPU (pinNapiThreads). */
+  /** Run the input interface's NAPI as threads on the director's CPU (inputNapi). */
   napiThreads: boolean;
   optional: boolean;
 }
@@ -35,7 +36,7 @@ function cPeer({ name, title, binary, ingressDrop, napiThreads, optional }: CPee
       // is gone veth has no NAPI and refuses the write: nothing is left to undo then.)
       const undo = async () => {
         if (ingressDrop) await undoDropIngress(t);
-        if (napiThreads) {
+        if (napiThreads && t.dirNapi.length === 0) {
           const path = `/sys/class/net/${t.dirIn}/threaded`;
           await t.lab.exec(t.dir, ['tee', path], { input: '0\n', allowFailure: true });
         }
@@ -57,7 +58,7 @@ function cPeer({ name, title, binary, ingressDrop, napiThreads, optional }: CPee
         await undo();
         throw new Error(`${name} did not start: ${proc.stderr()}`, { cause: err });
       }
-      const napi = napiThreads ? await pinNapiThreads(t, t.dirIn) : [];
+      const napi = napiThreads ? await inputNapi(t) : [];
       return {
         threads: () => [proc.pid, ...napi],
         details: () => ({}),

@@ -3,11 +3,18 @@
  * neighbours (no ARP during a run) and RPS steering so that everything the director does (softirq
  * forwarding, and the packet worker when it runs) lands on one CPU while the generator and the sink use
  * another. The sink drops at nft netdev ingress, after the veth has counted the frame as received.
+ *
+ * With the `xdp` generator (udpgen.c) frames reach the director's input as XDP frames in pages, as a
+ * NIC's driver hands them over; veth takes those only while the input runs NAPI, so GRO is turned on
+ * there (no XDP program needed) and the NAPI runs as threads on the director's CPU in every mode.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { formatMac, interfaceInfo } from '../../src/dataplane/packet/ifinfo.js';
 import { withNetns } from '../../src/dataplane/packet/netns.js';
 import { createLab, type Lab } from '../../test/helpers/netns.js';
+
+/** SCHED_FIFO priority of the packet worker (and the director's NAPI threads) during a run. */
+export const REALTIME_PRIORITY = 10;
 
 export interface Topology {
   lab: Lab;
@@ -33,12 +40,19 @@ export interface Topology {
   sideCpu: number;
   /** One generator process per CPU listed. */
   generatorCpus: number[];
+  /** How the generator sends (udpgen.c): XDP frames (`xdp`) or socket buffers from a packet ring. */
+  generator: GeneratorEngine;
+  /** The director input's NAPI threads when the topology pinned them for the whole run (xdp generator). */
+  dirNapi: number[];
 }
+
+export type GeneratorEngine = 'xdp' | 'ring';
 
 export async function buildTopology(
   directorCpu: number,
   sideCpu: number,
   generatorCpus: number[],
+  generator: GeneratorEngine,
 ): Promise<Topology> {
   const lab = createLab();
   try {
@@ -62,6 +76,8 @@ export async function buildTopology(
       directorCpu,
       sideCpu,
       generatorCpus,
+      generator,
+      dirNapi: [] as number[],
     };
     await lab.addVeth(
       { ns: gen, name: t.genIf, addresses: [`${t.genIp}/24`] },
@@ -88,6 +104,10 @@ export async function buildTopology(
     await lab.ip(sink, ['route', 'add', 'default', 'via', topo.dirOutIp]);
     await lab.ip(gen, ['route', 'add', 'default', 'via', topo.dirInIp]);
     await steer(lab, dir, topo.dirIn, directorCpu);
+    if (generator === 'xdp') {
+      await lab.exec(dir, ['ethtool', '-K', topo.dirIn, 'gro', 'on']);
+      topo.dirNapi = await pinNapiThreads(lab, dir, topo.dirIn, directorCpu);
+    }
     await steer(lab, sink, topo.sinkIf, sideCpu);
     await nft(
       lab,
@@ -99,6 +119,49 @@ export async function buildTopology(
     await lab.cleanup();
     throw err;
   }
+}
+
+/**
+ * Turns the NAPI of `ifname` (in namespace `ns`) into kernel threads and pins them, at the worker's
+ * priority, to `cpu`. veth's NAPI poll (where it runs an XDP program, and builds socket buffers from XDP
+ * frames) otherwise runs as softirq on the CPU that sent the frame: the generator's. A NIC would run it
+ * on the director's CPU (its interrupt's); the threads put it there and let its time be counted as the
+ * director's.
+ */
+export async function pinNapiThreads(lab: Lab, ns: string, ifname: string, cpu: number): Promise<number[]> {
+  // Thread names carry the interface name only ("napi/eth0-8195"), which other namespaces reuse: the
+  // threads that appear when this interface turns threaded are this interface's.
+  // (A device made threaded before keeps that setting and gets its threads at once: then all of them.)
+  const before = new Set(napiThreads(ifname));
+  await lab.exec(ns, ['tee', `/sys/class/net/${ifname}/threaded`], { input: '1\n' });
+  const now = napiThreads(ifname);
+  const fresh = now.filter((pid) => !before.has(pid));
+  const pids = fresh.length > 0 ? fresh : now;
+  if (pids.length === 0) throw new Error(`no NAPI thread appeared for ${ifname}`);
+  for (const pid of pids) {
+    await lab.exec(null, ['taskset', '-pc', String(cpu), String(pid)]);
+    await lab.exec(null, ['chrt', '-f', '-p', String(REALTIME_PRIORITY), String(pid)]);
+  }
+  return pids;
+}
+
+function napiThreads(ifname: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(`napi/${ifname}-`)) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** The director input's NAPI threads, on the director's CPU: made once for the run, or now. */
+export async function inputNapi(t: Topology): Promise<number[]> {
+  if (t.dirNapi.length > 0) return t.dirNapi;
+  return pinNapiThreads(t.lab, t.dir, t.dirIn, t.directorCpu);
 }
 
 /** RPS: process this interface's received frames on `cpu` (veth has no hardware queues to pin). */

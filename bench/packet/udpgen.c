@@ -1,17 +1,22 @@
 /*
- * tslvs benchmark traffic generator: sends bounded bursts of small UDP frames through an AF_PACKET
- * TPACKET_V2 TX ring (frames are built once; each send() hands the kernel a batch without copying).
+ * tslvs benchmark traffic generator: sends bounded bursts of small UDP frames, by one of two engines:
+ *   ring: an AF_PACKET TPACKET_V2 TX ring (frames are built once; each send() hands the kernel a batch
+ *         without copying). The receiving veth gets socket buffers whose data lives in the ring.
+ *   xdp:  the kernel's XDP traffic generator (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, Linux
+ *         5.18): a small XDP program picks the flow and redirects each page-pool frame out of IFNAME, so
+ *         the veth peer receives XDP frames in pages with headroom, as a NIC's driver hands them over.
  * Built by bench/packet at run time with the system C compiler; part of tslvs, not a product binary.
  *
- * usage: udpgen IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS]]
- * Flows differ by UDP source port (SPORT_BASE + i, default 10000). PPS > 0 paces the sending to that rate
- * (busy-waiting between batches); 0 or absent sends as fast as the kernel accepts. The UDP checksum is 0 (allowed for
- * IPv4). Prints one line:
- *   sent <packets> seconds <elapsed> pps <rate> errors <send() calls refused with ENOBUFS/EAGAIN>
+ * usage: udpgen IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS [ENGINE]]]
+ * Flows differ by UDP source port (SPORT_BASE + i, default 10000; ring: in turn, xdp: at random). PPS > 0
+ * paces the sending to that rate (busy-waiting between batches); 0 or absent sends as fast as the kernel
+ * accepts. ENGINE is ring (default) or xdp. The UDP checksum is 0 (allowed for IPv4). Prints one line:
+ *   sent <packets> seconds <elapsed> pps <rate> errors <send() calls refused: ENOBUFS/EAGAIN, EINTR for xdp>
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,9 +88,119 @@ static void build_frame(uint8_t *p, int frame_len, const uint8_t *smac, const ui
   udp[5] = (uint8_t)udp_len;
 }
 
+#ifndef BPF_F_TEST_XDP_LIVE_FRAMES
+#define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
+#endif
+
+static long sys_bpf(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof *a); }
+
+/*
+ * The sender: the frame's first 42 bytes (Ethernet, IPv4, UDP headers) written again from `frame`, source
+ * port SPORT_BASE + random % FLOWS, then out of `ifindex`. Live-frame pages are recycled without being
+ * reset, so a frame comes back as the last receiver left it (a director rewrites headers in place).
+ * Returns the program fd.
+ */
+static int load_sender(const uint8_t *frame, int ifindex, int flows, int sport_base) {
+  struct bpf_insn prog[40];
+  int n = 0;
+#define INSN(c, d, s_, o, i) (prog[n++] = (struct bpf_insn){(c), (d), (s_), (o), (i)})
+  INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0); /* r6 = ctx */
+  INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32);
+  INSN(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 0, flows);
+  INSN(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, sport_base);
+  INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 6, 0, 0); /* r2 = data */
+  INSN(BPF_LDX | BPF_MEM | BPF_W, 3, 6, 4, 0); /* r3 = data_end */
+  INSN(BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0);
+  INSN(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 42);
+  int check = n;
+  INSN(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 0, 0); /* shorter than Ethernet + IPv4 + UDP: drop (offset below) */
+  for (int off = 0; off < 40; off += 4) {
+    int32_t w;
+    memcpy(&w, frame + off, 4); /* host order, as the store writes it */
+    INSN(BPF_ST | BPF_MEM | BPF_W, 2, 0, off, w);
+  }
+  uint16_t h;
+  memcpy(&h, frame + 40, 2);
+  INSN(BPF_ST | BPF_MEM | BPF_H, 2, 0, 40, h);
+  INSN(BPF_STX | BPF_MEM | BPF_B, 2, 0, 35, 0); /* UDP source port, low byte */
+  INSN(BPF_ALU64 | BPF_RSH | BPF_K, 0, 0, 0, 8);
+  INSN(BPF_STX | BPF_MEM | BPF_B, 2, 0, 34, 0); /* high byte */
+  INSN(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, ifindex);
+  INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0);
+  INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect);
+  INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  prog[check].off = (int16_t)(n - check - 1);
+  INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP);
+  INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+#undef INSN
+  static char log[4096];
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insn_cnt = (uint32_t)n;
+  a.insns = (uint64_t)(uintptr_t)prog;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  a.log_level = 1;
+  a.log_size = sizeof log;
+  a.log_buf = (uint64_t)(uintptr_t)log;
+  int fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+  if (fd < 0) {
+    fprintf(stderr, "udpgen: BPF_PROG_LOAD: %s\n%s\n", strerror(errno), log);
+    exit(1);
+  }
+  return fd;
+}
+
+/* The xdp engine: live-frame test runs of at most CHUNK frames each until the time or count is reached. */
+static int send_xdp(const char *ifname, const uint8_t *frame, int frame_len, int flows, int sport_base,
+                    double seconds, unsigned long long max_packets, double rate) {
+  int ifindex = (int)if_nametoindex(ifname);
+  if (ifindex == 0) { fprintf(stderr, "no interface %s\n", ifname); return 1; }
+  int prog = load_sender(frame, ifindex, flows, sport_base);
+  struct xdp_md ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.data_end = (uint32_t)frame_len;
+  ctx.ingress_ifindex = (uint32_t)ifindex;
+  unsigned long long queued = 0, errors = 0;
+  double start = now_s(), end = start + seconds, t = start;
+  while (queued < max_packets && t < end) {
+    unsigned long long allowed = max_packets;
+    if (rate > 0) {
+      allowed = (unsigned long long)((t - start) * rate) + 1;
+      if (allowed > max_packets) allowed = max_packets;
+      if (queued >= allowed) {
+        t = now_s();
+        continue;
+      }
+    }
+    unsigned long long n = allowed - queued;
+    /* Each call sends its frames as one burst: pacing is coarse (the benchmark paces only the ring). */
+    if (n > 16384) n = 16384;
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.test.prog_fd = (uint32_t)prog;
+    a.test.data_in = (uint64_t)(uintptr_t)frame;
+    a.test.data_size_in = (uint32_t)frame_len;
+    a.test.ctx_in = (uint64_t)(uintptr_t)&ctx;
+    a.test.ctx_size_in = sizeof ctx;
+    a.test.repeat = (uint32_t)n;
+    a.test.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+    if (sys_bpf(BPF_PROG_TEST_RUN, &a) < 0) {
+      if (errno != EINTR) { perror("BPF_PROG_TEST_RUN (live frames)"); return 1; }
+      errors++;
+    } else {
+      queued += n;
+    }
+    t = now_s();
+  }
+  double elapsed = t - start;
+  printf("sent %llu seconds %.4f pps %.0f errors %llu\n", queued, elapsed, queued / elapsed, errors);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 11 || argc > 13) {
-    fprintf(stderr, "usage: %s IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS]]\n", argv[0]);
+  if (argc < 11 || argc > 14) {
+    fprintf(stderr, "usage: %s IFNAME SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT FLOWS FRAME_LEN SECONDS MAX_PACKETS [SPORT_BASE [PPS [ENGINE]]]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];
@@ -103,9 +219,19 @@ int main(int argc, char **argv) {
   unsigned long long max_packets = strtoull(argv[10], NULL, 10);
   int sport_base = argc >= 12 ? atoi(argv[11]) : 10000;
   double rate = argc >= 13 ? atof(argv[12]) : 0;
+  const char *engine = argc >= 14 ? argv[13] : "ring";
   if (flows < 1 || flows > MAX_FLOWS || frame_len < 42 || frame_len > 1514 || seconds <= 0 || seconds > 60 ||
       sport_base < 1 || sport_base + flows > 65535) {
     fprintf(stderr, "argument out of range\n");
+    return 2;
+  }
+  if (strcmp(engine, "xdp") == 0) {
+    static uint8_t frame[1514];
+    build_frame(frame, frame_len, smac, dmac, sip, dip, sport_base, dport, 0);
+    return send_xdp(ifname, frame, frame_len, flows, sport_base, seconds, max_packets, rate);
+  }
+  if (strcmp(engine, "ring") != 0) {
+    fprintf(stderr, "unknown engine %s (ring or xdp)\n", engine);
     return 2;
   }
 

@@ -94,8 +94,13 @@ export class Daemon {
         answerVips: config.ha.vrrp.length === 0,
         answerPing: config.dataplane.answerPing,
         pingRatePerSec: config.dataplane.pingRatePerSec,
-        ...(config.dataplane.xdp !== 'off' ? { xdp: config.dataplane.xdp } : {}),
+        ...xdpOptions(config.dataplane.xdp),
       });
+      if (config.dataplane.xdp === 'auto') {
+        const state = await packet.fastPath();
+        const why = state.startsWith('unavailable: ') ? state.slice('unavailable: '.length) : null;
+        if (why) opts.logger.warn(`${why} (dataplane.xdp: auto); the pipeline forwards every packet`);
+      }
       host = packet.engineHost();
       dataplane = packet;
     } else {
@@ -314,4 +319,18 @@ export class Daemon {
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * The packet data plane's XDP options for `dataplane.xdp`: `auto` is the generic hook, which every device
+ * has, and no fast path (warned) where the kernel refuses it; `native` needs driver support, so it is
+ * asked for by name.
+ */
+function xdpOptions(mode: 'off' | 'auto' | 'native' | 'generic'): {
+  xdp?: 'native' | 'generic';
+  xdpOptional?: boolean;
+} {
+  if (mode === 'off') return {};
+  if (mode === 'auto') return { xdp: 'generic', xdpOptional: true };
+  return { xdp: mode };
 }

@@ -328,10 +328,10 @@ test('dataplane.answerPing and pingRatePerSec: defaults in packet mode, warnings
   );
 });
 
-test('dataplane.xdp: off by default, native or generic in packet mode, a warning in proxy mode, others refused', () => {
+test('dataplane.xdp: auto by default, off, native or generic in packet mode, a warning in proxy mode, others refused', () => {
   const packet = parseYaml('dataplane: { kind: packet, interface: eth0 }\n').config.dataplane;
-  assert.equal(packet.kind === 'packet' && packet.xdp, 'off');
-  for (const mode of ['native', 'generic', 'off'] as const) {
+  assert.equal(packet.kind === 'packet' && packet.xdp, 'auto');
+  for (const mode of ['native', 'generic', 'off', 'auto'] as const) {
     const dp = parseYaml(`dataplane: { kind: packet, interface: eth0, xdp: ${mode} }\n`).config.dataplane;
     assert.equal(dp.kind === 'packet' && dp.xdp, mode);
   }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../../src/tools/exec.js';
 import { labDown, labUp } from '../../src/tools/lab/control.js';
 import { type LabState, labLeftovers } from '../../src/tools/lab/lab.js';
-import type { LabMode } from '../../src/tools/lab/topology.js';
+import type { LabMode, LabXdp } from '../../src/tools/lab/topology.js';
 
 export function uniquePrefix(): string {
   return `t${randomBytes(3).toString('hex').slice(0, 5)}`;
@@ -31,7 +31,8 @@ export interface RunningLab {
 export async function withRunningLab<T>(
   mode: LabMode,
   fn: (lab: RunningLab) => Promise<T>,
-  opts: { ha?: boolean; ipv6?: boolean; xdp?: boolean } = {},
+  /** `xdp`: the directors' fast path; off unless asked for, so that the pipeline sees every packet. */
+  opts: { ha?: boolean; ipv6?: boolean; xdp?: LabXdp } = {},
 ): Promise<T> {
   const prefix = uniquePrefix();
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
@@ -41,7 +42,7 @@ export async function withRunningLab<T>(
       mode,
       ha: opts.ha ?? false,
       ipv6: opts.ipv6 ?? false,
-      xdp: opts.xdp ?? false,
+      xdp: opts.xdp ?? 'off',
     });
     const lab: RunningLab = {
       state: s,

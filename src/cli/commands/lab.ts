@@ -12,7 +12,7 @@ import { labDown, labStatus, labUp } from '../../tools/lab/control.js';
 import { LAB_DEFAULT_PREFIX, LAB_MODES, type LabMode, validatePrefix } from '../../tools/lab/topology.js';
 import { traceLab } from '../../tools/lab/trace.js';
 
-const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6] [--xdp]
+const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] [--ipv6] [--xdp | --no-xdp]
        tslvs lab status [--json] [--prefix P]
        tslvs lab run [--mode dr|nat|tun|fnat] [--prefix P]
        tslvs lab down [--prefix P]
@@ -20,9 +20,11 @@ const USAGE = `usage: tslvs lab up [--mode dr|nat|tun|fnat] [--prefix P] [--ha] 
 Namespaces are named P-client, P-director (P-director2 with --ha), P-rs1..P-rs3 (P-rs4 in fnat mode) and
 P-router; the default prefix is '${LAB_DEFAULT_PREFIX}'. --ipv6 makes the lab dual-stack: every host also
 gets the IPv6 twin of each address (10.10.S.H -> fd10:S::H) and the director serves the same services on
-the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). --xdp
-runs the director's XDP fast path (dataplane.xdp: generic): established sessions are forwarded
-in the kernel's XDP hook, the rest by the pipeline. Needs root.`;
+the IPv6 VIP fd10::100 (every mode; with --ha a second VRRP instance holds it: dr, tun, fnat). The
+directors run with the default dataplane.xdp (auto: established sessions are forwarded in the kernel's
+generic XDP hook, the rest by the pipeline, and everything by the pipeline where XDP is refused); --xdp
+asks for generic (the start fails without it), --no-xdp turns it off (the pipeline sees every packet).
+Needs root.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -32,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     ha?: boolean;
     ipv6?: boolean;
     xdp?: boolean;
+    'no-xdp'?: boolean;
     json?: boolean;
     help?: boolean;
   };
@@ -44,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         ha: { type: 'boolean' },
         ipv6: { type: 'boolean' },
         xdp: { type: 'boolean' },
+        'no-xdp': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -64,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       ErrorCodes.USAGE,
       `--mode must be one of ${LAB_MODES.join(', ')} (got '${values.mode}')`,
     );
+  if (values.xdp && values['no-xdp'])
+    throw new TslvsError(ErrorCodes.USAGE, '--xdp and --no-xdp contradict each other');
   if (process.getuid?.() !== 0)
     throw new TslvsError(ErrorCodes.ENVIRONMENT, 'the lab creates network namespaces: run it as root');
   switch (verb) {
@@ -73,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
         mode,
         ha: values.ha ?? false,
         ipv6: values.ipv6 ?? false,
-        xdp: values.xdp ?? false,
+        xdp: values.xdp ? 'generic' : values['no-xdp'] ? 'off' : 'auto',
       });
       const six = s.topology.vip6
         ? `\n  IPv6:     ip netns exec ${prefix}-client curl 'http://[${s.topology.vip6}]/'`

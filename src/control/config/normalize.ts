@@ -121,6 +121,6 @@ function normalizeDataplane(raw: RawConfig, issues: IssueList): DataplaneConfig 
     mtu: dp.mtu ?? null,
     answerPing: dp.answerPing ?? true,
     pingRatePerSec: dp.pingRatePerSec ?? 0,
-    xdp: dp.xdp ?? 'off',
+    xdp: dp.xdp ?? 'auto',
   };
 }

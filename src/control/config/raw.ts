@@ -55,7 +55,7 @@ export function configToRaw(c: Config): RawObject {
     put(dp, 'mtu', c.dataplane.mtu);
     put(dp, 'answerPing', c.dataplane.answerPing, true);
     put(dp, 'pingRatePerSec', c.dataplane.pingRatePerSec, 0);
-    put(dp, 'xdp', c.dataplane.xdp, 'off');
+    put(dp, 'xdp', c.dataplane.xdp, 'auto');
     out.dataplane = dp;
   }
   const timeouts: RawObject = {};

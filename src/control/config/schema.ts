@@ -193,7 +193,7 @@ export const configSchema = z.strictObject({
       mtu: int(68, 65535).optional(),
       answerPing: z.boolean().optional(),
       pingRatePerSec: int(0, 1_000_000).optional(),
-      xdp: z.enum(['off', 'native', 'generic']).optional(),
+      xdp: z.enum(['off', 'auto', 'native', 'generic']).optional(),
     })
     .optional(),
   timeouts: z

@@ -59,8 +59,11 @@ export interface PacketDataplaneConfig {
   answerPing: boolean;
   /** Echo replies per second at most (burst: one second's worth); 0 = no limit, as the kernel. */
   pingRatePerSec: number;
-  /** The XDP fast path for established sessions: off, in the driver (native) or generic (any device). */
-  xdp: 'off' | 'native' | 'generic';
+  /**
+   * The XDP fast path for established sessions: off, in the driver (native), generic (any device), or
+   * auto (the default: generic, and without the fast path, warned, where the kernel refuses it).
+   */
+  xdp: 'off' | 'auto' | 'native' | 'generic';
 }
 
 export interface SchedulerConfig {

@@ -41,6 +41,8 @@ export interface LvsHandlerOptions {
   seed?: number;
   /** The XDP fast path for established sessions (src/dataplane/xdp/), attached in this mode. */
   xdp?: 'native' | 'generic';
+  /** Run without the fast path when it cannot attach (LvsStats.xdp says why) rather than fail. */
+  xdpOptional?: boolean;
   /** Neighbours known in advance (benchmarks: no ARP during a run). */
   staticNeighbours?: Array<{ address: IpAddress; mac: string }>;
   /** Engine operations applied before the first frame (benchmarks, tests). */
@@ -80,4 +82,6 @@ export interface LvsStats {
   verdicts: Record<string, number>;
   /** Session sync counters (empty while sync is off). */
   sync: Record<string, number>;
+  /** The XDP fast path: `off`, the mode it runs in, or `unavailable: <why>` (xdpOptional). */
+  xdp: string;
 }

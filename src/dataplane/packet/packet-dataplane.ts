@@ -28,8 +28,9 @@ export interface PacketDataPlaneOptions {
   /** Echo replies for the addresses held (default true), at most this many a second (0: no limit). */
   answerPing?: boolean;
   pingRatePerSec?: number;
-  /** Attach the XDP fast path (LvsHandlerOptions.xdp). */
+  /** Attach the XDP fast path (LvsHandlerOptions.xdp; xdpOptional: run without it if it cannot). */
   xdp?: 'native' | 'generic';
+  xdpOptional?: boolean;
   /** Pin the worker to this CPU. */
   cpu?: number;
 }
@@ -95,7 +96,7 @@ export class PacketDataPlane implements DataPlane {
       answerVips: o.answerVips,
       ...(o.answerPing !== undefined ? { answerPing: o.answerPing } : {}),
       ...(o.pingRatePerSec !== undefined ? { pingRatePerSec: o.pingRatePerSec } : {}),
-      ...(o.xdp ? { xdp: o.xdp } : {}),
+      ...(o.xdp ? { xdp: o.xdp, xdpOptional: o.xdpOptional ?? false } : {}),
     };
     const worker = await PacketWorker.start({
       rings: [{ ifname: o.interface }],
@@ -147,6 +148,11 @@ export class PacketDataPlane implements DataPlane {
   #answers(a: IpAddress): boolean {
     const k = addrKey(a);
     return this.#owned.has(k) || (this.#answerVips && !this.#managed.has(k));
+  }
+
+  /** The XDP fast path: `off`, the mode it runs in, or `unavailable: <why>`. */
+  async fastPath(): Promise<string> {
+    return ((await this.#control({ type: 'stats' })) as LvsStats).xdp;
   }
 
   /** Gratuitous ARP for `addresses`, `count` times. */
@@ -219,7 +225,10 @@ export class PacketDataPlane implements DataPlane {
       for (const [k, v] of Object.entries(s.events)) counters[k] = v;
       for (const [k, v] of Object.entries(s.sync)) counters[`sync_${k}`] = v;
     }
-    return { counters, gauges: {} };
+    // 1 while the XDP fast path runs (an `auto` that could not attach shows 0, with the warning at start).
+    const gauges: Record<string, number> = {};
+    if (s) gauges.xdp_attached = s.xdp === 'native' || s.xdp === 'generic' ? 1 : 0;
+    return { counters, gauges };
   }
 }
 

@@ -21,7 +21,7 @@ import {
   teardown,
   writeLabState,
 } from './lab.js';
-import { type LabMode, labTopology } from './topology.js';
+import { type LabMode, type LabXdp, labTopology } from './topology.js';
 
 /** The CLI entry point, to run tslvs commands inside the namespaces. */
 export const cliMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'main.js');
@@ -60,8 +60,8 @@ export async function labUp(o: {
   mode: LabMode;
   ha: boolean;
   ipv6?: boolean;
-  /** The director's XDP fast path, generic mode (works on any device, veth included). */
-  xdp?: boolean;
+  /** The directors' XDP fast path (default `auto`: the daemon's default, generic on veth). */
+  xdp?: LabXdp;
 }): Promise<LabState> {
   const ipv6 = o.ipv6 ?? false;
   if (ipv6 && o.ha && o.mode === 'nat') {
@@ -84,7 +84,7 @@ export async function labUp(o: {
       `namespaces or links with prefix '${o.prefix}' already exist (${[...left.namespaces, ...left.links].join(', ')}); run 'tslvs lab down --prefix ${o.prefix}'`,
     );
   }
-  const t = labTopology(o.prefix, o.mode, o.ha, ipv6, o.xdp ?? false);
+  const t = labTopology(o.prefix, o.mode, o.ha, ipv6, o.xdp ?? 'auto');
   const dir = labDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const state: LabState = {

@@ -74,6 +74,6 @@ admin: { listen: 127.0.0.1:${t.adminPort}, token: "${token}" }
 dataplane:
   kind: packet
   interface: eth0
-${t.xdp ? '  xdp: generic\n' : ''}${fnat ? `  localAddresses: [${t.localAddresses.join(', ')}]\n` : ''}services:
+${t.xdp !== 'auto' ? `  xdp: ${t.xdp}\n` : ''}${fnat ? `  localAddresses: [${t.localAddresses.join(', ')}]\n` : ''}services:
 ${services(t.vip, false)}${t.vip6 ? services(`[${t.vip6}]`, true, '6') : ''}${ha}`;
 }

@@ -39,8 +39,8 @@ export interface LabTopology {
   ha: boolean;
   /** Dual-stack (--ipv6): every host also has the IPv6 twin of each address, and there is an IPv6 VIP. */
   ipv6: boolean;
-  /** The directors run the XDP fast path (--xdp, generic mode). */
-  xdp: boolean;
+  /** The directors' `dataplane.xdp`: the default (auto), generic (--xdp) or off (--no-xdp). */
+  xdp: LabXdp;
   vip: string;
   /** The IPv6 VIP (with --ipv6), else null. */
   vip6: string | null;
@@ -76,12 +76,15 @@ export function validatePrefix(prefix: string): string | null {
     : `lab prefix '${prefix}' must be 1-10 lowercase letters or digits, starting with a letter`;
 }
 
+/** The lab directors' XDP fast path: the daemon's default (`auto`), `generic` asked for, or `off`. */
+export type LabXdp = 'auto' | 'generic' | 'off';
+
 export function labTopology(
   prefix: string,
   mode: LabMode,
   ha = false,
   ipv6 = false,
-  xdp = false,
+  xdp: LabXdp = 'auto',
 ): LabTopology {
   const br0 = `${prefix}-br0`;
   const br1 = `${prefix}-br1`;

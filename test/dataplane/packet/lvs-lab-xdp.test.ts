@@ -169,7 +169,7 @@ for (const mode of ['dr', 'nat', 'tun', 'fnat'] as const) {
         const again = await lab.exec('client', ['curl', '-s', '-m', '5', `http://${t.vip}/?format=json`]);
         assert.match(again.stdout, /"server":"rs\d"/);
       },
-      { xdp: true, ipv6: mode === 'dr' || mode === 'nat' },
+      { xdp: 'generic', ipv6: mode === 'dr' || mode === 'nat' },
     );
   });
 }

@@ -1,8 +1,9 @@
 /**
- * `dataplane.xdp` on a real interface, through the daemon: generic mode attaches the fast path to the
- * packet interface for as long as the daemon runs and takes it away when it stops; a mode the interface
- * refuses (here: native while another program holds it) stops the start with a message naming the fast
- * path and the reason; native mode on a virtual device is warned about. Root only.
+ * `dataplane.xdp` on a real interface, through the daemon: by default (`auto`: generic) the fast path is
+ * attached to the packet interface for as long as the daemon runs and taken away when it stops; a mode
+ * the interface refuses (here: native while another program holds it) stops the start with a message
+ * naming the fast path and the reason, and native mode on a virtual device is warned about; `auto`
+ * refused the same way starts anyway, warns, and says so in the `xdp_attached` gauge. Root only.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -16,9 +17,10 @@ import { withLab } from '../../helpers/netns.js';
 
 const skip = rootSkipReason();
 
-function config(xdp: string, port: number): string {
+/** `xdp` null: the key left out (the default). */
+function config(xdp: string | null, port: number): string {
   return `admin: { listen: 127.0.0.1:${port}, token: t }
-dataplane: { kind: packet, interface: eth0, xdp: ${xdp} }
+dataplane: { kind: packet, interface: eth0${xdp === null ? '' : `, xdp: ${xdp}`} }
 services:
   - name: web
     protocol: tcp
@@ -40,7 +42,7 @@ b.attachXdp(p, interfaceInfo('eth0').index, XdpFlags.SKB_MODE, 'eth0');
 console.log('holding');
 setInterval(() => {}, 1000);`;
 
-test('dataplane.xdp: attached while the daemon runs, gone after; a refused mode stops the start', {
+test('dataplane.xdp: attached by default while the daemon runs, gone after; a refused mode stops the start, a refused auto does not', {
   skip: skip ?? false,
   timeout: 60_000,
 }, async () => {
@@ -54,7 +56,7 @@ test('dataplane.xdp: attached while the daemon runs, gone after; a refused mode 
     const file = join(tmpdir(), `tslvs-xdp-${lab.prefix}.yaml`);
     const xdpProgram = async () => (await lab.exec(d, ['ip', '-d', 'link', 'show', 'eth0'])).stdout;
 
-    writeFileSync(file, config('generic', 9191));
+    writeFileSync(file, config(null, 9191));
     const daemon = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
     await waitFor(
       'the fast path on eth0',
@@ -79,6 +81,24 @@ test('dataplane.xdp: attached while the daemon runs, gone after; a refused mode 
     );
     // Native mode on veth: the caveat is said before anything is attached.
     assert.match(r.stdout + r.stderr, /xdp native on the virtual device eth0: on veth/);
+
+    writeFileSync(file, config('auto', 9193));
+    const fallback = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
+    await fallback.waitForLine(
+      /XDP fast path \(generic\) unavailable: .*EBUSY.*\(dataplane.xdp: auto\); the pipeline forwards every packet/,
+      20_000,
+    );
+    // Still the holder's program on eth0, and the daemon up, saying the fast path is not attached.
+    assert.match(await xdpProgram(), /test_holder/);
+    await waitFor(
+      'the xdp_attached gauge at 0',
+      async () => {
+        const m = await lab.exec(d, ['curl', '-sf', 'http://127.0.0.1:9193/metrics'], { allowFailure: true });
+        return /^tslvs_packet_xdp_attached 0$/m.test(m.stdout);
+      },
+      10_000,
+    );
+    await fallback.stop();
     await holder.stop();
   });
 });

@@ -69,16 +69,24 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
     ...(o.staticNeighbours ? { staticNeighbours: o.staticNeighbours } : {}),
   });
   if (o.ops) applyEngineOps(balancer, o.ops);
-  const fast = o.xdp
-    ? new XdpFastPath({
+  let fast: XdpFastPath | null = null;
+  let fastState: string = o.xdp ?? 'off';
+  if (o.xdp) {
+    try {
+      fast = new XdpFastPath({
         mode: o.xdp,
         ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname, mtu: p.mtu })),
         conns: balancer.conns,
         isn: (conn) => pipeline.fnatState.isn(conn),
         services: balancer.services,
         dests: balancer.dests,
-      })
-    : null;
+      });
+    } catch (err) {
+      // `auto`: the pipeline forwards everything, as without the fast path; the daemon warns.
+      if (!o.xdpOptional) throw err;
+      fastState = `unavailable: ${(err as Error).message}`;
+    }
+  }
   if (fast) {
     pipeline.setForwardObserver(fast);
     balancer.conns.onExpire = (id) => fast.forget(id);
@@ -183,6 +191,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
             },
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
+            xdp: fastState,
           };
           if (sync && store.journal.overflows > 0) s.sync.journal_overflows = store.journal.overflows;
           return s;
