@@ -268,7 +268,7 @@ function parseArgs(args: string[]): Options {
 /**
  * The topology with the generator asked for; for `xdp`, checked by a short burst at the director's own
  * address (the input must count it received). A kernel or setup that cannot (no live-frame test runs, no
- * ethtool) falls back to `ring`, saying why.
+ * GRO on veth) falls back to `ring`, saying why.
  */
 async function buildInput(
   engine: GeneratorEngine,
