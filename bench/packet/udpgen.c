@@ -57,6 +57,31 @@ static double now_s(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A run's clock: it ends at `end` or after `max` frames; with `rate` > 0 frames are paced to it. */
+struct pace {
+  double start, end, t, rate;
+  unsigned long long max;
+};
+
+static struct pace pace_start(double seconds, double rate, unsigned long long max) {
+  double now = now_s();
+  return (struct pace){now, now + seconds, now, rate, max};
+}
+
+/* How many frames may have been queued by now (waiting until that exceeds `queued`); 0: the run is over. */
+static unsigned long long pace_next(struct pace *p, unsigned long long queued) {
+  for (;;) {
+    if (queued >= p->max || p->t >= p->end) return 0;
+    unsigned long long allowed = p->max;
+    if (p->rate > 0) {
+      allowed = (unsigned long long)((p->t - p->start) * p->rate) + 1;
+      if (allowed > p->max) allowed = p->max;
+    }
+    if (queued < allowed) return allowed;
+    p->t = now_s();
+  }
+}
+
 static void build_frame(uint8_t *p, int frame_len, const uint8_t *smac, const uint8_t *dmac, struct in_addr sip,
                         struct in_addr dip, int sport, int dport, int id) {
   memset(p, 0, (size_t)frame_len);
@@ -161,18 +186,9 @@ static int send_xdp(const char *ifname, const uint8_t *frame, int frame_len, int
   memset(&ctx, 0, sizeof ctx);
   ctx.data_end = (uint32_t)frame_len;
   ctx.ingress_ifindex = (uint32_t)ifindex;
-  unsigned long long queued = 0, errors = 0;
-  double start = now_s(), end = start + seconds, t = start;
-  while (queued < max_packets && t < end) {
-    unsigned long long allowed = max_packets;
-    if (rate > 0) {
-      allowed = (unsigned long long)((t - start) * rate) + 1;
-      if (allowed > max_packets) allowed = max_packets;
-      if (queued >= allowed) {
-        t = now_s();
-        continue;
-      }
-    }
+  unsigned long long queued = 0, errors = 0, allowed;
+  struct pace pc = pace_start(seconds, rate, max_packets);
+  while ((allowed = pace_next(&pc, queued)) != 0) {
     unsigned long long n = allowed - queued;
     /* Each call sends its frames as one burst: pacing is coarse (the benchmark paces only the ring). */
     if (n > 16384) n = 16384;
@@ -191,9 +207,9 @@ static int send_xdp(const char *ifname, const uint8_t *frame, int frame_len, int
     } else {
       queued += n;
     }
-    t = now_s();
+    pc.t = now_s();
   }
-  double elapsed = t - start;
+  double elapsed = pc.t - pc.start;
   printf("sent %llu seconds %.4f pps %.0f errors %llu\n", queued, elapsed, queued / elapsed, errors);
   return 0;
 }
@@ -269,19 +285,10 @@ int main(int argc, char **argv) {
     ((struct tpacket2_hdr *)f)->tp_len = (unsigned)frame_len;
   }
 
-  unsigned long long queued = 0, errors = 0;
+  unsigned long long queued = 0, errors = 0, allowed;
   unsigned head = 0;
-  double start = now_s(), end = start + seconds, t = start;
-  while (queued < max_packets && t < end) {
-    unsigned long long allowed = max_packets;
-    if (rate > 0) {
-      allowed = (unsigned long long)((t - start) * rate) + 1;
-      if (allowed > max_packets) allowed = max_packets;
-      if (queued >= allowed) {
-        t = now_s();
-        continue;
-      }
-    }
+  struct pace pc = pace_start(seconds, rate, max_packets);
+  while ((allowed = pace_next(&pc, queued)) != 0) {
     for (unsigned k = 0; k < BATCH && queued < allowed; k++) {
       volatile struct tpacket2_hdr *h = (void *)(ring + (size_t)head * frame_size);
       if (h->tp_status != TP_STATUS_AVAILABLE) break;
@@ -294,7 +301,7 @@ int main(int argc, char **argv) {
       if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) { perror("send"); return 1; }
       errors++;
     }
-    t = now_s();
+    pc.t = now_s();
   }
   /* Frames still waiting were never sent. */
   unsigned long long pending = 0;
@@ -302,7 +309,7 @@ int main(int argc, char **argv) {
     if (((volatile struct tpacket2_hdr *)(ring + (size_t)i * frame_size))->tp_status == TP_STATUS_SEND_REQUEST) pending++;
   }
   unsigned long long sent = queued - pending;
-  double elapsed = t - start;
+  double elapsed = pc.t - pc.start;
   printf("sent %llu seconds %.4f pps %.0f errors %llu\n", sent, elapsed, sent / elapsed, errors);
   return 0;
 }
