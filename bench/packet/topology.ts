@@ -9,11 +9,9 @@
  * there (no XDP program needed) and the NAPI runs as threads on the director's CPU in every mode.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from '../../src/dataplane/packet/constants.js';
+import { setGro } from '../../src/dataplane/packet/ethtool.js';
 import { formatMac, interfaceInfo } from '../../src/dataplane/packet/ifinfo.js';
-import { libc, syscallError } from '../../src/dataplane/packet/libc.js';
 import { withNetns } from '../../src/dataplane/packet/netns.js';
-import { PinnedBuffer } from '../../src/dataplane/packet/pinned.js';
 import { createLab, type Lab } from '../../test/helpers/netns.js';
 
 /** SCHED_FIFO priority of the packet worker (and the director's NAPI threads) during a run. */
@@ -108,7 +106,7 @@ export async function buildTopology(
     await lab.ip(gen, ['route', 'add', 'default', 'via', topo.dirInIp]);
     await steer(lab, dir, topo.dirIn, directorCpu);
     if (generator === 'xdp') {
-      groOn(dir, topo.dirIn);
+      withNetns(dir, () => setGro(topo.dirIn, true));
       topo.dirNapi = await pinNapiThreads(lab, dir, topo.dirIn, directorCpu);
     }
     await steer(lab, sink, topo.sinkIf, sideCpu);
@@ -165,36 +163,6 @@ function napiThreads(ifname: string): number[] {
 export async function inputNapi(t: Topology): Promise<number[]> {
   if (t.dirNapi.length > 0) return t.dirNapi;
   return pinNapiThreads(t.lab, t.dir, t.dirIn, t.directorCpu);
-}
-
-const SIOCETHTOOL = 0x8946;
-const ETHTOOL_SGRO = 0x2c;
-
-/**
- * GRO on for `ifname` in namespace `ns` (what `ethtool -K IF gro on` does, by the ETHTOOL_SGRO ioctl, so
- * the benchmark needs no ethtool binary). On veth it also turns NAPI on.
- */
-function groOn(ns: string, ifname: string): void {
-  withNetns(ns, () => {
-    const c = libc();
-    const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw syscallError('socket', c.errno());
-    const mem = new PinnedBuffer(4096);
-    try {
-      // struct ifreq (name, then ifr_data pointing at the struct ethtool_value placed after it).
-      const b = mem.buf;
-      b.fill(0, 0, 64);
-      b.write(ifname, 0, 'latin1');
-      b.writeBigUInt64LE(BigInt(mem.address + 48), 16);
-      b.writeUInt32LE(ETHTOOL_SGRO, 48);
-      b.writeUInt32LE(1, 52);
-      if (c.ioctl(fd, SIOCETHTOOL, b) < 0)
-        throw syscallError('ioctl(SIOCETHTOOL, ETHTOOL_SGRO)', c.errno(), { ifname });
-    } finally {
-      mem.free();
-      c.close(fd);
-    }
-  });
 }
 
 /** RPS: process this interface's received frames on `cpu` (veth has no hardware queues to pin). */

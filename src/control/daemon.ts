@@ -96,8 +96,13 @@ export class Daemon {
         pingRatePerSec: config.dataplane.pingRatePerSec,
         ...xdpOptions(config.dataplane.xdp),
       });
+      const state = config.dataplane.xdp === 'off' ? 'off' : await packet.fastPath();
+      if (state === 'generic-udp') {
+        opts.logger.warn(
+          `XDP fast path (generic) offloads UDP only: GRO is on for ${config.dataplane.interface}, and the generic hook sees TCP after GRO; TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO off, offloads them too)`,
+        );
+      }
       if (config.dataplane.xdp === 'auto') {
-        const state = await packet.fastPath();
         const why = state.startsWith('unavailable: ') ? state.slice('unavailable: '.length) : null;
         if (why) opts.logger.warn(`${why} (dataplane.xdp: auto); the pipeline forwards every packet`);
       }

@@ -82,6 +82,9 @@ export interface LvsStats {
   verdicts: Record<string, number>;
   /** Session sync counters (empty while sync is off). */
   sync: Record<string, number>;
-  /** The XDP fast path: `off`, the mode it runs in, or `unavailable: <why>` (xdpOptional). */
+  /**
+   * The XDP fast path: `off`, the mode it runs in (`generic-udp`: generic on an interface with GRO on,
+   * TCP left to the pipeline), or `unavailable: <why>` (xdpOptional).
+   */
   xdp: string;
 }

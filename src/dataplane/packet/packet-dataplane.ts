@@ -150,7 +150,7 @@ export class PacketDataPlane implements DataPlane {
     return this.#owned.has(k) || (this.#answerVips && !this.#managed.has(k));
   }
 
-  /** The XDP fast path: `off`, the mode it runs in, or `unavailable: <why>`. */
+  /** The XDP fast path: `off`, the mode it runs in (LvsStats.xdp), or `unavailable: <why>`. */
   async fastPath(): Promise<string> {
     return ((await this.#control({ type: 'stats' })) as LvsStats).xdp;
   }
@@ -227,7 +227,7 @@ export class PacketDataPlane implements DataPlane {
     }
     // 1 while the XDP fast path runs (an `auto` that could not attach shows 0, with the warning at start).
     const gauges: Record<string, number> = {};
-    if (s) gauges.xdp_attached = s.xdp === 'native' || s.xdp === 'generic' ? 1 : 0;
+    if (s) gauges.xdp_attached = s.xdp !== 'off' && !s.xdp.startsWith('unavailable') ? 1 : 0;
     return { counters, gauges };
   }
 }

@@ -36,6 +36,13 @@ export interface FastPathOptions {
   isn?: (conn: number) => number;
   services: ServiceTable;
   dests: DestTable;
+  /**
+   * TCP sessions stay with the pipeline (default: offloaded). For the generic hook on an interface with
+   * GRO on: it runs after GRO, so a TCP aggregate arrives with a CHECKSUM_PARTIAL sum, which a rewrite
+   * must update differently, and bigger than the MTU, which a generic redirect drops. UDP is not
+   * aggregated when forwarded.
+   */
+  keepTcp?: boolean;
 }
 
 export const FAST_PATH_COUNTERS = Object.freeze([
@@ -50,6 +57,7 @@ export const FAST_PATH_COUNTERS = Object.freeze([
   'xdp_refused_partial_checksum',
   'xdp_refused_header_changed',
   'xdp_refused_other',
+  'xdp_refused_tcp_after_gro',
 ] as const);
 const C = Object.freeze({
   INSTALLED: 0,
@@ -63,6 +71,7 @@ const C = Object.freeze({
   PARTIAL: 8,
   HEADER_CHANGED: 9,
   OTHER: 10,
+  TCP_AFTER_GRO: 11,
 });
 
 const SYN_FIN_RST = 0x07;
@@ -185,6 +194,10 @@ export class XdpFastPath implements ForwardObserver {
     }
     if (p.gso) {
       this.#refuse(slot, C.GSO);
+      return;
+    }
+    if (tcp && this.#o.keepTcp) {
+      this.#refuse(slot, C.TCP_AFTER_GRO);
       return;
     }
     if (p.l2Len !== ETH_LEN || (p.status & RxStatus.VLAN_VALID) !== 0) {

@@ -3,7 +3,8 @@
  * attached to the packet interface for as long as the daemon runs and taken away when it stops; a mode
  * the interface refuses (here: native while another program holds it) stops the start with a message
  * naming the fast path and the reason, and native mode on a virtual device is warned about; `auto`
- * refused the same way starts anyway, warns, and says so in the `xdp_attached` gauge. Root only.
+ * refused the same way starts anyway, warns, and says so in the `xdp_attached` gauge. With GRO on, the
+ * generic hook keeps to UDP and says so. Root only.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -65,6 +66,23 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
     );
     await daemon.stop();
     await waitFor('the fast path to leave eth0', async () => !/xdp/.test(await xdpProgram()), 10_000);
+
+    // GRO on: the generic hook would see TCP aggregates, so it keeps to UDP, says so, and still counts as
+    // attached.
+    await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'on']);
+    writeFileSync(file, config(null, 9194));
+    const udpOnly = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
+    await udpOnly.waitForLine(/XDP fast path \(generic\) offloads UDP only: GRO is on for eth0/, 20_000);
+    await waitFor(
+      'the xdp_attached gauge at 1',
+      async () => {
+        const m = await lab.exec(d, ['curl', '-sf', 'http://127.0.0.1:9194/metrics'], { allowFailure: true });
+        return /^tslvs_packet_xdp_attached 1$/m.test(m.stdout);
+      },
+      10_000,
+    );
+    await udpOnly.stop();
+    await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'off']);
 
     const dist = join(cliPath, '..', '..', '..');
     const holder = lab.spawn(d, [process.execPath, '--input-type=module', '-e', HOLDER(dist)]);

@@ -60,3 +60,31 @@ test('the fast path offloads a Full-NAT session once TOA stops, retries refusals
     fast.close();
   }
 });
+
+test('with keepTcp (the generic hook after GRO) established TCP sessions stay with the pipeline, counted', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: false });
+  const b = d.balancer;
+  const fast = new XdpFastPath({
+    mode: null,
+    ports: [{ ifindex: 1, ifname: 'lo', mtu: 1500 }],
+    conns: b.conns,
+    services: b.services,
+    dests: b.dests,
+    keepTcp: true,
+  });
+  d.pipeline.setForwardObserver(fast);
+  const count = (name: string) => fast.counters[FAST_PATH_COUNTERS.indexOf(name as never)]!;
+  try {
+    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 0);
+    assert.equal(count('xdp_refused_tcp_after_gro'), 2, 'both directions refused, once each');
+    assert.equal(count('xdp_installed'), 0);
+  } finally {
+    fast.close();
+  }
+});

@@ -27,6 +27,7 @@ import { writeGratuitousArp } from '../../../wire/arp.js';
 import { Icmpv6Type } from '../../../wire/icmp.js';
 import { adviseHugePages } from '../../hugepages.js';
 import { FAST_PATH_COUNTERS, XdpFastPath } from '../../xdp/fastpath.js';
+import { groEnabled } from '../ethtool.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
 import { Verdict } from '../handler.js';
 import type { LvsControl, LvsHandlerOptions, LvsStats } from '../lvs-protocol.js';
@@ -72,6 +73,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   let fast: XdpFastPath | null = null;
   let fastState: string = o.xdp ?? 'off';
   if (o.xdp) {
+    const keepTcp = o.xdp === 'generic' && ctx.ports.some((p) => groEnabled(p.ifname));
     try {
       fast = new XdpFastPath({
         mode: o.xdp,
@@ -80,7 +82,9 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         isn: (conn) => pipeline.fnatState.isn(conn),
         services: balancer.services,
         dests: balancer.dests,
+        keepTcp,
       });
+      if (keepTcp) fastState = 'generic-udp';
     } catch (err) {
       // `auto`: the pipeline forwards everything, as without the fast path; the daemon warns.
       if (!o.xdpOptional) throw err;

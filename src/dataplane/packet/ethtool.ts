@@ -1,0 +1,46 @@
+/**
+ * The one ethtool setting the data plane cares about, GRO, through the legacy SIOCETHTOOL ioctl
+ * (ETHTOOL_GGRO / ETHTOOL_SGRO; include/uapi/linux/ethtool.h), so no ethtool binary is needed. It answers
+ * for the calling thread's network namespace, as the SIOCGIF* ioctls do.
+ */
+import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
+import { ifreq, validateIfname } from './ifinfo.js';
+import { libc, syscallError } from './libc.js';
+import { PinnedBuffer } from './pinned.js';
+
+const SIOCETHTOOL = 0x8946;
+const ETHTOOL_GGRO = 0x2b;
+const ETHTOOL_SGRO = 0x2c;
+
+/** struct ethtool_value { cmd, data } through ifr_data; returns `data` afterwards. */
+function ethtoolValue(ifname: string, cmd: number, data: number, call: string): number {
+  validateIfname(ifname);
+  const c = libc();
+  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw syscallError('socket(AF_INET, SOCK_DGRAM)', c.errno(), { ifname });
+  // Pinned: ifr_data is an address the kernel follows.
+  const mem = new PinnedBuffer(4096);
+  try {
+    const b = mem.buf;
+    ifreq(ifname).copy(b, 0);
+    b.writeBigUInt64LE(BigInt(mem.address + 64), 16);
+    b.writeUInt32LE(cmd, 64);
+    b.writeUInt32LE(data, 68);
+    if (c.ioctl(fd, SIOCETHTOOL, b) < 0)
+      throw syscallError(`ioctl(SIOCETHTOOL, ${call})`, c.errno(), { ifname });
+    return b.readUInt32LE(68);
+  } finally {
+    mem.free();
+    c.close(fd);
+  }
+}
+
+/** Whether GRO is on for `ifname`. */
+export function groEnabled(ifname: string): boolean {
+  return ethtoolValue(ifname, ETHTOOL_GGRO, 0, 'ETHTOOL_GGRO') !== 0;
+}
+
+/** Turns GRO on or off for `ifname` (on veth, on also gives the device NAPI). */
+export function setGro(ifname: string, on: boolean): void {
+  ethtoolValue(ifname, ETHTOOL_SGRO, on ? 1 : 0, 'ETHTOOL_SGRO');
+}
