@@ -1,7 +1,8 @@
 /**
- * The one ethtool setting the data plane cares about, GRO, through the legacy SIOCETHTOOL ioctl
- * (ETHTOOL_GGRO / ETHTOOL_SGRO; include/uapi/linux/ethtool.h), so no ethtool binary is needed. It answers
- * for the calling thread's network namespace, as the SIOCGIF* ioctls do.
+ * The ethtool settings the data plane cares about, receive aggregation (GRO, LRO), through the legacy
+ * SIOCETHTOOL ioctl (ETHTOOL_GGRO / ETHTOOL_SGRO / ETHTOOL_GFLAGS; include/uapi/linux/ethtool.h), so no
+ * ethtool binary is needed. It answers for the calling thread's network namespace, as the SIOCGIF*
+ * ioctls do.
  */
 import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
 import { ifreq, validateIfname } from './ifinfo.js';
@@ -11,6 +12,8 @@ import { PinnedBuffer } from './pinned.js';
 const SIOCETHTOOL = 0x8946;
 const ETHTOOL_GGRO = 0x2b;
 const ETHTOOL_SGRO = 0x2c;
+const ETHTOOL_GFLAGS = 0x25;
+const ETH_FLAG_LRO = 1 << 15;
 
 /** struct ethtool_value { cmd, data } through ifr_data; returns `data` afterwards. */
 function ethtoolValue(ifname: string, cmd: number, data: number, call: string): number {
@@ -38,6 +41,19 @@ function ethtoolValue(ifname: string, cmd: number, data: number, call: string): 
 /** Whether GRO is on for `ifname`. */
 export function groEnabled(ifname: string): boolean {
   return ethtoolValue(ifname, ETHTOOL_GGRO, 0, 'ETHTOOL_GGRO') !== 0;
+}
+
+/**
+ * Whether the device may hand the stack aggregated TCP segments: GRO or LRO on. (A device that does not
+ * answer ETHTOOL_GFLAGS has no LRO to report.)
+ */
+export function aggregatesTcp(ifname: string): boolean {
+  if (groEnabled(ifname)) return true;
+  try {
+    return (ethtoolValue(ifname, ETHTOOL_GFLAGS, 0, 'ETHTOOL_GFLAGS') & ETH_FLAG_LRO) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Turns GRO on or off for `ifname` (on veth, on also gives the device NAPI). */

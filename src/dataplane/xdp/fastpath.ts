@@ -38,7 +38,7 @@ export interface FastPathOptions {
   dests: DestTable;
   /**
    * TCP sessions stay with the pipeline (default: offloaded). For the generic hook on an interface with
-   * GRO on: it runs after GRO, so a TCP aggregate arrives with a CHECKSUM_PARTIAL sum, which a rewrite
+   * GRO or LRO on: it runs after GRO, so a TCP aggregate arrives with a CHECKSUM_PARTIAL sum, which a rewrite
    * must update differently, and bigger than the MTU, which a generic redirect drops. UDP is not
    * aggregated when forwarded.
    */

@@ -27,7 +27,7 @@ import { writeGratuitousArp } from '../../../wire/arp.js';
 import { Icmpv6Type } from '../../../wire/icmp.js';
 import { adviseHugePages } from '../../hugepages.js';
 import { FAST_PATH_COUNTERS, XdpFastPath } from '../../xdp/fastpath.js';
-import { groEnabled } from '../ethtool.js';
+import { aggregatesTcp } from '../ethtool.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
 import { Verdict } from '../handler.js';
 import type { LvsControl, LvsHandlerOptions, LvsStats } from '../lvs-protocol.js';
@@ -73,7 +73,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   let fast: XdpFastPath | null = null;
   let fastState: string = o.xdp ?? 'off';
   if (o.xdp) {
-    const keepTcp = o.xdp === 'generic' && ctx.ports.some((p) => groEnabled(p.ifname));
+    const keepTcp = o.xdp === 'generic' && ctx.ports.some((p) => aggregatesTcp(p.ifname));
     try {
       fast = new XdpFastPath({
         mode: o.xdp,
