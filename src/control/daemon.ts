@@ -99,7 +99,7 @@ export class Daemon {
       const state = config.dataplane.xdp === 'off' ? 'off' : await packet.fastPath();
       if (state === 'generic-udp') {
         opts.logger.warn(
-          `XDP fast path (generic) offloads UDP only: GRO or LRO is on for ${config.dataplane.interface}, and the generic hook sees TCP after aggregation; TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO and LRO off, offloads them too)`,
+          `XDP fast path (generic) offloads UDP and DR only: GRO or LRO is on for ${config.dataplane.interface}, and the generic hook sees TCP after aggregation; NAT, Full-NAT and TUN TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO and LRO off, offloads them too)`,
         );
       }
       if (config.dataplane.xdp === 'auto') {

@@ -84,7 +84,7 @@ export interface LvsStats {
   sync: Record<string, number>;
   /**
    * The XDP fast path: `off`, the mode it runs in (`generic-udp`: generic on an interface with GRO on,
-   * TCP left to the pipeline), or `unavailable: <why>` (xdpOptional).
+   * TCP other than DR left to the pipeline), or `unavailable: <why>` (xdpOptional).
    */
   xdp: string;
 }

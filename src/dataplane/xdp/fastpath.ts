@@ -13,6 +13,7 @@ import { CF } from '../../engine/conntable/layout.js';
 import type { ConnTable } from '../../engine/conntable/table.js';
 import { Dir, TcpState } from '../../engine/conntable/tcp-states.js';
 import type { DestTable } from '../../engine/dest-table.js';
+import { Forwarding } from '../../engine/forwarding.js';
 import type { ForwardObserver } from '../../engine/pipeline/frame.js';
 import { RxStatus } from '../../engine/pipeline/frame.js';
 import type { Packet } from '../../engine/pipeline/packet.js';
@@ -37,10 +38,11 @@ export interface FastPathOptions {
   services: ServiceTable;
   dests: DestTable;
   /**
-   * TCP sessions stay with the pipeline (default: offloaded). For the generic hook on an interface with
-   * GRO or LRO on: it runs after GRO, so a TCP aggregate arrives with a CHECKSUM_PARTIAL sum, which a rewrite
-   * must update differently, and bigger than the MTU, which a generic redirect drops. UDP is not
-   * aggregated when forwarded.
+   * TCP sessions other than DR stay with the pipeline (default: offloaded). For the generic hook on an
+   * interface with GRO or LRO on: it runs after aggregation, so a TCP aggregate arrives with a
+   * CHECKSUM_PARTIAL sum, which a NAT/Full-NAT rewrite must update the other way, and as one GSO packet,
+   * which an IP-in-IP header added in XDP would leave segmented as plain TCP. DR changes neither. UDP is
+   * not aggregated when forwarded.
    */
   keepTcp?: boolean;
 }
@@ -196,7 +198,8 @@ export class XdpFastPath implements ForwardObserver {
       this.#refuse(slot, C.GSO);
       return;
     }
-    if (tcp && this.#o.keepTcp) {
+    // DR leaves L4 alone and its output is the packet itself, aggregate or not.
+    if (tcp && this.#o.keepTcp && conns.fwd(conn) !== Forwarding.DR) {
       this.#refuse(slot, C.TCP_AFTER_GRO);
       return;
     }

@@ -73,7 +73,7 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
     writeFileSync(file, config(null, 9194));
     const udpOnly = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
     await udpOnly.waitForLine(
-      /XDP fast path \(generic\) offloads UDP only: GRO or LRO is on for eth0/,
+      /XDP fast path \(generic\) offloads UDP and DR only: GRO or LRO is on for eth0/,
       20_000,
     );
     await waitFor(

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_PATH_COUNTERS, XdpFastPath } from '../../../src/dataplane/xdp/fastpath.js';
+import { Forwarding } from '../../../src/engine/forwarding.js';
 import { rootSkipReason } from '../../helpers/env.js';
 import { fnatDirector } from './fnat-director.js';
 
@@ -61,7 +62,7 @@ test('the fast path offloads a Full-NAT session once TOA stops, retries refusals
   }
 });
 
-test('with keepTcp (the generic hook after GRO) established TCP sessions stay with the pipeline, counted', {
+test('with keepTcp (the generic hook after GRO) established Full-NAT TCP sessions stay with the pipeline, counted; DR ones do not', {
   skip: skip ?? false,
 }, () => {
   const d = fnatDirector({ proxyProtocol: 0, toa: false });
@@ -86,5 +87,23 @@ test('with keepTcp (the generic hook after GRO) established TCP sessions stay wi
     assert.equal(count('xdp_installed'), 0);
   } finally {
     fast.close();
+  }
+  const dr = fnatDirector({ proxyProtocol: 0, toa: false, forwarding: Forwarding.DR });
+  const fastDr = new XdpFastPath({
+    mode: null,
+    ports: [{ ifindex: 1, ifname: 'lo', mtu: 1500 }],
+    conns: dr.balancer.conns,
+    services: dr.balancer.services,
+    dests: dr.balancer.dests,
+    keepTcp: true,
+  });
+  dr.pipeline.setForwardObserver(fastDr);
+  try {
+    dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
+    dr.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fastDr.installed, 1, 'the DR session (client direction only) offloaded');
+  } finally {
+    fastDr.close();
   }
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
 import { parseIp } from '../../../src/engine/addr.js';
 import { Balancer } from '../../../src/engine/balancer.js';
-import { Forwarding } from '../../../src/engine/forwarding.js';
+import { Forwarding, type ForwardingMethod } from '../../../src/engine/forwarding.js';
 import { MutableFrame, Pipeline, Verdict } from '../../../src/engine/pipeline/index.js';
 import { RecordingSink, type SentFrame } from '../../engine/pipeline/harness.js';
 
@@ -24,7 +24,8 @@ export interface Seg {
   options?: Uint8Array;
 }
 
-export function fnatDirector(o: { proxyProtocol: 0 | 1 | 2; toa: boolean }) {
+/** `forwarding`: the service's method (Full-NAT unless given; the segments are Full-NAT's either way). */
+export function fnatDirector(o: { proxyProtocol: 0 | 1 | 2; toa: boolean; forwarding?: ForwardingMethod }) {
   const balancer = new Balancer({
     conntable: { capacity: 64, seed: 3 },
     localAddresses: [parseIp('10.0.0.200')],
@@ -35,7 +36,7 @@ export function fnatDirector(o: { proxyProtocol: 0 | 1 | 2; toa: boolean }) {
     address: parseIp('198.51.100.10'),
     port: 80,
     scheduler: 'rr',
-    forwarding: Forwarding.FNAT,
+    forwarding: o.forwarding ?? Forwarding.FNAT,
   });
   svc.addDest({ address: parseIp('10.0.0.10'), port: 8080, weight: 1 });
   const log: SentFrame[] = [];
