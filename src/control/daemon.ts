@@ -97,7 +97,7 @@ export class Daemon {
         ...xdpOptions(config.dataplane.xdp),
       });
       const state = config.dataplane.xdp === 'off' ? 'off' : await packet.fastPath();
-      if (state === 'generic-udp') {
+      if (state === 'generic-after-gro') {
         opts.logger.warn(
           `XDP fast path (generic) offloads UDP and DR only: GRO or LRO is on for ${config.dataplane.interface}, and the generic hook sees TCP after aggregation; NAT, Full-NAT and TUN TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO and LRO off, offloads them too)`,
         );

@@ -83,7 +83,7 @@ export interface LvsStats {
   /** Session sync counters (empty while sync is off). */
   sync: Record<string, number>;
   /**
-   * The XDP fast path: `off`, the mode it runs in (`generic-udp`: generic on an interface with GRO on,
+   * The XDP fast path: `off`, the mode it runs in (`generic-after-gro`: generic on an interface with GRO on,
    * TCP other than DR left to the pipeline), or `unavailable: <why>` (xdpOptional).
    */
   xdp: string;

@@ -84,7 +84,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         dests: balancer.dests,
         keepTcp,
       });
-      if (keepTcp) fastState = 'generic-udp';
+      if (keepTcp) fastState = 'generic-after-gro';
     } catch (err) {
       // `auto`: the pipeline forwards everything, as without the fast path; the daemon warns.
       if (!o.xdpOptional) throw err;
