@@ -7,6 +7,10 @@
  * frames per second of CPU time (see `pass`).
  *
  *   npm run bench -- pipeline [--flows 100000] [--frames 262144] [--reps 5] [--modes dr,nat] [--cpu N|none]
+ *                             [--v8-defaults]
+ *
+ * V8's inlining budgets are raised as the packet worker raises them (src/dataplane/packet/v8-tuning.ts);
+ * `--v8-defaults` measures with V8's own.
  *
  * The measuring thread is pinned to one CPU (the last, unless `--cpu` says otherwise): "one core" as the
  * figure means it, and without migrations, which on a small VM moved the median of a run by 20%.
@@ -16,6 +20,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import { adviseHugePages } from '../../src/dataplane/hugepages.js';
 import { pinThreadToCpu } from '../../src/dataplane/packet/sched.js';
+import { PACKET_PATH_V8_FLAGS, tuneV8ForPacketPath } from '../../src/dataplane/packet/v8-tuning.js';
 import { parseIp } from '../../src/engine/addr.js';
 import { Balancer } from '../../src/engine/balancer.js';
 import { Forwarding, type ForwardingMethod } from '../../src/engine/forwarding.js';
@@ -373,6 +378,12 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (args.includes('--epoch-clock')) clock = Date.now();
+  // The packet worker's V8 settings (src/dataplane/packet/v8-tuning.ts), unless asked to measure without.
+  if (args.includes('--v8-defaults')) console.log('V8 inlining budgets: the defaults (--v8-defaults)');
+  else {
+    tuneV8ForPacketPath();
+    console.log(`V8 inlining budgets as the packet worker sets them: ${PACKET_PATH_V8_FLAGS.join(' ')}`);
+  }
   pinMeasuringThread(args);
   const flows = arg(args, '--flows', 100_000);
   const perPass = arg(args, '--frames', 262_144);

@@ -12,6 +12,7 @@ import { PacketLoop } from './loop.js';
 import { enterNetns } from './netns.js';
 import { PacketRing } from './ring.js';
 import { pinThreadToCpu, setThreadPriority } from './sched.js';
+import { tuneV8ForPacketPath } from './v8-tuning.js';
 import { type FromWorker, serializeError, type ToWorker, type WorkerData } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -21,6 +22,7 @@ const post = (msg: FromWorker) => port.postMessage(msg);
 async function main(): Promise<void> {
   const rings: PacketRing[] = [];
   let handler: FrameHandler | null = null;
+  tuneV8ForPacketPath();
   try {
     if (data.netns !== undefined) enterNetns(data.netns);
     if (data.cpu !== undefined) pinThreadToCpu(data.cpu);
