@@ -56,6 +56,18 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
     );
     const file = join(tmpdir(), `tslvs-xdp-${lab.prefix}.yaml`);
     const xdpProgram = async () => (await lab.exec(d, ['ip', '-d', 'link', 'show', 'eth0'])).stdout;
+    // The daemon's /metrics on `port` (inside the namespace) shows the xdp_attached gauge at `value`.
+    const gaugeIs = (port: number, value: number) =>
+      waitFor(
+        `the xdp_attached gauge at ${value}`,
+        async () => {
+          const m = await lab.exec(d, ['curl', '-sf', `http://127.0.0.1:${port}/metrics`], {
+            allowFailure: true,
+          });
+          return new RegExp(`^tslvs_packet_xdp_attached ${value}$`, 'm').test(m.stdout);
+        },
+        10_000,
+      );
 
     writeFileSync(file, config(null, 9191));
     const daemon = lab.spawn(d, [process.execPath, cliPath, 'run', '-c', file]);
@@ -76,14 +88,7 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
       /XDP fast path \(generic\) offloads UDP and DR only: GRO or LRO is on for eth0/,
       20_000,
     );
-    await waitFor(
-      'the xdp_attached gauge at 1',
-      async () => {
-        const m = await lab.exec(d, ['curl', '-sf', 'http://127.0.0.1:9194/metrics'], { allowFailure: true });
-        return /^tslvs_packet_xdp_attached 1$/m.test(m.stdout);
-      },
-      10_000,
-    );
+    await gaugeIs(9194, 1);
     await udpOnly.stop();
     await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'off']);
 
@@ -111,14 +116,7 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
     );
     // Still the holder's program on eth0, and the daemon up, saying the fast path is not attached.
     assert.match(await xdpProgram(), /test_holder/);
-    await waitFor(
-      'the xdp_attached gauge at 0',
-      async () => {
-        const m = await lab.exec(d, ['curl', '-sf', 'http://127.0.0.1:9193/metrics'], { allowFailure: true });
-        return /^tslvs_packet_xdp_attached 0$/m.test(m.stdout);
-      },
-      10_000,
-    );
+    await gaugeIs(9193, 0);
     await fallback.stop();
     await holder.stop();
   });

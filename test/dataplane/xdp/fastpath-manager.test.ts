@@ -13,10 +13,8 @@ import { fnatDirector } from './fnat-director.js';
 
 const skip = rootSkipReason();
 
-test('the fast path offloads a Full-NAT session once TOA stops, retries refusals with backoff, follows FIN and expiry', {
-  skip: skip ?? false,
-}, () => {
-  const d = fnatDirector({ proxyProtocol: 0, toa: true });
+/** A fast path (maps and program, attached nowhere) observing director `d`'s pipeline. */
+function observe(d: ReturnType<typeof fnatDirector>, keepTcp = false) {
   const b = d.balancer;
   const fast = new XdpFastPath({
     mode: null,
@@ -24,10 +22,20 @@ test('the fast path offloads a Full-NAT session once TOA stops, retries refusals
     conns: b.conns,
     services: b.services,
     dests: b.dests,
+    keepTcp,
   });
-  b.conns.onExpire = (id) => fast.forget(id);
   d.pipeline.setForwardObserver(fast);
   const count = (name: string) => fast.counters[FAST_PATH_COUNTERS.indexOf(name as never)]!;
+  return { fast, count };
+}
+
+test('the fast path offloads a Full-NAT session once TOA stops, retries refusals with backoff, follows FIN and expiry', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: true });
+  const b = d.balancer;
+  const { fast, count } = observe(d);
+  b.conns.onExpire = (id) => fast.forget(id);
   const send = (fromClient: boolean, seq: number, flags: number, payload = 20) =>
     d.send(fromClient, { seq, flags, payload });
   try {
@@ -66,17 +74,7 @@ test('with keepTcp (the generic hook after GRO) established Full-NAT TCP session
   skip: skip ?? false,
 }, () => {
   const d = fnatDirector({ proxyProtocol: 0, toa: false });
-  const b = d.balancer;
-  const fast = new XdpFastPath({
-    mode: null,
-    ports: [{ ifindex: 1, ifname: 'lo', mtu: 1500 }],
-    conns: b.conns,
-    services: b.services,
-    dests: b.dests,
-    keepTcp: true,
-  });
-  d.pipeline.setForwardObserver(fast);
-  const count = (name: string) => fast.counters[FAST_PATH_COUNTERS.indexOf(name as never)]!;
+  const { fast, count } = observe(d, true);
   try {
     d.send(true, { seq: 100, flags: 0x02, payload: 0 });
     d.send(false, { seq: 500, flags: 0x12, payload: 0 });
@@ -89,15 +87,7 @@ test('with keepTcp (the generic hook after GRO) established Full-NAT TCP session
     fast.close();
   }
   const dr = fnatDirector({ proxyProtocol: 0, toa: false, forwarding: Forwarding.DR });
-  const fastDr = new XdpFastPath({
-    mode: null,
-    ports: [{ ifindex: 1, ifname: 'lo', mtu: 1500 }],
-    conns: dr.balancer.conns,
-    services: dr.balancer.services,
-    dests: dr.balancer.dests,
-    keepTcp: true,
-  });
-  dr.pipeline.setForwardObserver(fastDr);
+  const { fast: fastDr } = observe(dr, true);
   try {
     dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
     dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
