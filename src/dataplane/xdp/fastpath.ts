@@ -229,7 +229,8 @@ export class XdpFastPath implements ForwardObserver {
         )
       : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, isn, key, value);
     if (r !== 0) {
-      this.#refuse(slot, refusal(r));
+      // A partial sum fails the entry's checksum comparison whenever L4 is rewritten: say so.
+      this.#refuse(slot, p.partial ? C.PARTIAL : refusal(r));
       return;
     }
     // A CHECKSUM_PARTIAL frame (a sender on this host, through veth) holds a pseudo-header sum, which a
