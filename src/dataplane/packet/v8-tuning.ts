@@ -20,5 +20,9 @@ let applied = false;
 export function tuneV8ForPacketPath(): void {
   if (applied) return;
   applied = true;
-  for (const f of PACKET_PATH_V8_FLAGS) v8.setFlagsFromString(f);
+  try {
+    for (const f of PACKET_PATH_V8_FLAGS) v8.setFlagsFromString(f);
+  } catch {
+    // A runtime that freezes V8's flags after start: the packet path runs with V8's own budgets.
+  }
 }
