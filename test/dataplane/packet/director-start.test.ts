@@ -11,21 +11,11 @@ import { cliPath } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/daemon.js';
 import { programSkipReason, rootSkipReason } from '../../helpers/env.js';
 import { type Lab, withLab } from '../../helpers/netns.js';
+import { directorAndPeer, packetConfig } from '../../helpers/packet-director.js';
 
 const skip = rootSkipReason() ?? programSkipReason('tcpdump');
 
-function config(iface: string): string {
-  return `admin: { listen: 127.0.0.1:9090, token: t }
-dataplane: { kind: packet, interface: ${iface} }
-services:
-  - name: web
-    protocol: tcp
-    address: 10.99.0.100:80
-    forwarding: dr
-    health: { kind: none }
-    realServers: [{ address: 10.99.0.11:80, weight: 1 }]
-`;
-}
+const config = (iface: string) => packetConfig({ iface });
 
 /** tcpdump on eth0 of `ns`, listening, for the first frame matching `filter`. */
 async function captureOne(lab: Lab, ns: string, filter: string) {
@@ -39,12 +29,7 @@ test('the packet data plane refuses a bad interface or kernel setting, and annou
   timeout: 120_000,
 }, async () => {
   await withLab(async (lab) => {
-    const d = await lab.addNs('d');
-    const p = await lab.addNs('p');
-    await lab.addVeth(
-      { ns: d, name: 'eth0', addresses: ['10.99.0.1/24'] },
-      { ns: p, name: 'eth0', addresses: ['10.99.0.2/24'] },
-    );
+    const { d, p } = await directorAndPeer(lab);
     const file = join(tmpdir(), `tslvs-start-${lab.prefix}.yaml`);
     const start = async (cfg: string) => {
       writeFileSync(file, cfg);

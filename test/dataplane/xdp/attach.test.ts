@@ -15,22 +15,13 @@ import { cliPath } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/daemon.js';
 import { rootSkipReason } from '../../helpers/env.js';
 import { withLab } from '../../helpers/netns.js';
+import { directorAndPeer, packetConfig } from '../../helpers/packet-director.js';
 
 const skip = rootSkipReason();
 
 /** `xdp` null: the key left out (the default). */
-function config(xdp: string | null, port: number): string {
-  return `admin: { listen: 127.0.0.1:${port}, token: t }
-dataplane: { kind: packet, interface: eth0${xdp === null ? '' : `, xdp: ${xdp}`} }
-services:
-  - name: web
-    protocol: tcp
-    address: 10.99.0.100:80
-    forwarding: dr
-    health: { kind: none }
-    realServers: [{ address: 10.99.0.11:80, weight: 1 }]
-`;
-}
+const config = (xdp: string | null, port: number) =>
+  packetConfig({ port, ...(xdp === null ? {} : { dataplane: `xdp: ${xdp}` }) });
 
 /** Holds a generic XDP_PASS program on eth0 of the namespace it runs in until killed. */
 const HOLDER = (dist: string) => `
@@ -48,12 +39,7 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
   timeout: 60_000,
 }, async () => {
   await withLab(async (lab) => {
-    const d = await lab.addNs('d');
-    const p = await lab.addNs('p');
-    await lab.addVeth(
-      { ns: d, name: 'eth0', addresses: ['10.99.0.1/24'] },
-      { ns: p, name: 'eth0', addresses: ['10.99.0.2/24'] },
-    );
+    const { d } = await directorAndPeer(lab);
     const file = join(tmpdir(), `tslvs-xdp-${lab.prefix}.yaml`);
     const xdpProgram = async () => (await lab.exec(d, ['ip', '-d', 'link', 'show', 'eth0'])).stdout;
     // The daemon's /metrics on `port` (inside the namespace) shows the xdp_attached gauge at `value`.

@@ -186,6 +186,16 @@ export function director6(mode: 'dr' | 'nat' | 'fnat', proxyProtocol: 0 | 2 = 0)
 }
 
 /** The fast-path program loaded with fresh maps (1024 entries each), for BPF_PROG_TEST_RUN. */
+/** Key and value buffers for both maps' entries. */
+export function entryBuffers() {
+  return {
+    key: new Uint8Array(KEY.LEN),
+    value: new Uint8Array(VAL.LEN),
+    key6: new Uint8Array(KEY6.LEN),
+    value6: new Uint8Array(VAL6.LEN),
+  };
+}
+
 export function loadFastPath() {
   const bpf = new Bpf();
   const map = bpf.mapCreate(MapType.HASH, KEY.LEN, VAL.LEN, 1024, 'tslvs_test');

@@ -8,13 +8,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Bpf, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
-import { ACK_OUT, KEY, SEQ_IN, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
-import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
+import { ACK_OUT, SEQ_IN, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
 import { offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { offloadEntry6 } from '../../../src/dataplane/xdp/offload-entry6.js';
 import { toHex } from '../../engine/pipeline/harness.js';
 import { rootSkipReason } from '../../helpers/env.js';
-import { CLIENT6, director6, GW, loadFastPath, RS_MAC, RS6, tcp6Frame, VIP6 } from './directors.js';
+import {
+  CLIENT6,
+  director6,
+  entryBuffers,
+  GW,
+  loadFastPath,
+  RS_MAC,
+  RS6,
+  tcp6Frame,
+  VIP6,
+} from './directors.js';
 import { fnatDirector, type Seg } from './fnat-director.js';
 
 const skip = rootSkipReason();
@@ -26,10 +35,7 @@ describe('XDP fast path, Full-NAT behind a PROXY header', { skip: skip ?? false 
   let map = -1;
   let map6 = -1;
   let prog = -1;
-  const key = new Uint8Array(KEY.LEN);
-  const value = new Uint8Array(VAL.LEN);
-  const key6 = new Uint8Array(KEY6.LEN);
-  const value6 = new Uint8Array(VAL6.LEN);
+  const { key, value, key6, value6 } = entryBuffers();
   before(() => {
     fp = loadFastPath();
     ({ bpf, map, map6, prog } = fp);

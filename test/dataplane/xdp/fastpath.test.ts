@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TS_OPTIONS, writeTcpFrame } from '../../../bench/pipeline/frames.js';
 import { type Bpf, XdpAction } from '../../../src/dataplane/xdp/bpf.js';
-import { ENCAP, KEY, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
-import { KEY6, VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
+import { ENCAP, VAL } from '../../../src/dataplane/xdp/fastpath-prog.js';
+import { VAL6 } from '../../../src/dataplane/xdp/fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from '../../../src/dataplane/xdp/offload-entry.js';
 import { offloadEntry6 } from '../../../src/dataplane/xdp/offload-entry6.js';
 import { fromHex, loadScenarios, toHex } from '../../engine/pipeline/harness.js';
@@ -22,6 +22,7 @@ import {
   D0,
   director,
   director6,
+  entryBuffers,
   GW,
   loadFastPath,
   RS_MAC,
@@ -59,10 +60,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
   let map = -1;
   let map6 = -1;
   let prog = -1;
-  const key = new Uint8Array(KEY.LEN);
-  const value = new Uint8Array(VAL.LEN);
-  const key6 = new Uint8Array(KEY6.LEN);
-  const value6 = new Uint8Array(VAL6.LEN);
+  const { key, value, key6, value6 } = entryBuffers();
   const stored = new Uint8Array(VAL6.LEN);
 
   let fp: ReturnType<typeof loadFastPath>;
