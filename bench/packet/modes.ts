@@ -32,6 +32,11 @@ export interface BenchMode {
   start(t: Topology, tools: Generator): Promise<RunningMode>;
   /** A peer this kernel may not support (AF_XDP): when it cannot start, the mode is reported as skipped. */
   optional?: boolean;
+  /**
+   * One side of the comparison the benchmark exists for (the kernel's DNAT against the director as it runs
+   * by default): these modes get `--compared-repeat` runs, the others `--repeat`.
+   */
+  compared?: boolean;
 }
 
 /** Nice value for the generator and ksoftirqd (see index.ts). */
@@ -49,6 +54,7 @@ const kernelRoute: BenchMode = {
 
 const kernelDnat: BenchMode = {
   name: 'kernel_dnat',
+  compared: true,
   title: 'nftables DNAT + conntrack',
   target: (t) => ({ dstIp: t.vip, dstPort: 80 }),
   async start(t) {
@@ -180,7 +186,7 @@ function lvsMode(
   xdp: 'auto' | 'off' | 'native' | 'generic',
 ): BenchMode {
   const attach = xdp === 'auto' ? 'generic' : xdp === 'off' ? null : xdp;
-  return packetMode({
+  const bench = packetMode({
     name: `packet_${mode}${XDP_SUFFIX[xdp]}`,
     title: `tslvs ${mode.toUpperCase()} (${XDP_TITLE[xdp]})`,
     handler: LVS_HANDLER,
@@ -240,6 +246,7 @@ function lvsMode(
       };
     },
   });
+  return xdp === 'auto' ? { ...bench, compared: true } : bench;
 }
 
 export const MODES: readonly BenchMode[] = [
