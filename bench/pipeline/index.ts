@@ -1,6 +1,6 @@
 /**
  * Pipeline throughput on one core without I/O: frames from a pre-built array (one arena, as the worker's
- * ring mapping), outputs into a sink over the same arena, processBatch in batches of 32 as a packet loop
+ * ring mapping), outputs into a sink over the same arena, processBatch in batches of 64 as the packet loop
  * would call it. Per mode, a realistic mix over `--flows` established sessions: mostly data packets of
  * established sessions in random order (NAT/FNAT: replies too), 5% SYNs of new connections. Also the
  * single-frame path and the bytes allocated per frame in the steady state (new-space growth). Rates are
@@ -19,6 +19,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { adviseHugePages } from '../../src/dataplane/hugepages.js';
+import { DEFAULT_BATCH_SIZE } from '../../src/dataplane/packet/loop.js';
 import { pinThreadToCpu } from '../../src/dataplane/packet/sched.js';
 import { PACKET_PATH_V8_FLAGS, tuneV8ForPacketPath } from '../../src/dataplane/packet/v8-tuning.js';
 import { parseIp } from '../../src/engine/addr.js';
@@ -38,7 +39,8 @@ const RS = (i: number) => (0x0a00000a + i) >>> 0; // 10.0.0.10 + i
 const RS_MAC = (i: number) => 0x0200_0000_0a00 + i;
 const CLIENT = (i: number) => (0xc0000000 + (i >>> 8) * 256 + (i & 255) + 0x10000) >>> 0; // 192.1.x.y
 const N_RS = 8;
-const BATCH = 32;
+/** Frames per processBatch call: what the packet worker's loop hands over from one ring by default. */
+const BATCH = DEFAULT_BATCH_SIZE;
 const FRAME_SLOT = 192;
 
 class BenchSink implements FrameSink {

@@ -6,6 +6,7 @@
  * bounded so a stop request is always noticed.
  */
 
+import { BATCH_MAX } from '../../engine/conntable/flow-batch.js';
 import { RxStatus, VNET_HDR_LEN } from './constants.js';
 import { Counter } from './counters.js';
 import { POLLIN, PollSet } from './fdwatch.js';
@@ -13,8 +14,11 @@ import { type FrameHandler, RxFrame, TxPort, Verdict } from './handler.js';
 import { libc } from './libc.js';
 import type { PacketRing } from './ring.js';
 
+/** Frames taken from one ring per batch by default: the largest batch the pipeline looks up at once. */
+export const DEFAULT_BATCH_SIZE = BATCH_MAX;
+
 export interface LoopOptions {
-  /** Frames taken from one ring before moving on (and before each TX flush). Default 64. */
+  /** Frames taken from one ring before moving on (and before each TX flush). Default DEFAULT_BATCH_SIZE. */
   batchSize?: number;
   /** Longest blocking poll() while idle. Default 50 ms. */
   pollTimeoutMs?: number;
@@ -64,7 +68,7 @@ export class PacketLoop {
     this.#acc = new Float64Array(shared.length);
     this.#control = control;
     this.#wakeFd = wakeFd;
-    this.#batch = opts.batchSize ?? 64;
+    this.#batch = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.#pollTimeout = opts.pollTimeoutMs ?? 50;
     this.#slice = opts.sliceMs ?? 20;
     this.#statsEvery = opts.statsIntervalMs ?? 1000;
