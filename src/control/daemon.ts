@@ -83,7 +83,8 @@ export class Daemon {
     let dataplane: DataPlane;
     let director: Director | null = null;
     if (config.dataplane.kind === 'packet') {
-      const caveat = config.dataplane.xdp === 'native' ? nativeModeCaveat(config.dataplane.interface) : null;
+      const iface = config.dataplane.interface;
+      const caveat = config.dataplane.xdp === 'native' ? nativeModeCaveat(iface) : null;
       if (caveat) opts.logger.warn(caveat);
       const packet = await PacketDataPlane.start({
         interface: config.dataplane.interface,
@@ -95,13 +96,16 @@ export class Daemon {
         answerPing: config.dataplane.answerPing,
         pingRatePerSec: config.dataplane.pingRatePerSec,
         ...xdpOptions(config.dataplane.xdp),
+        onFastPathChange(state) {
+          if (state === 'generic-after-gro') opts.logger.warn(groCaveat(iface));
+          else if (state === 'generic')
+            opts.logger.info(
+              `GRO and LRO are off on ${iface} now: the XDP fast path (generic) offloads TCP sessions of every forwarding method again`,
+            );
+        },
       });
       const state = config.dataplane.xdp === 'off' ? 'off' : await packet.fastPath();
-      if (state === 'generic-after-gro') {
-        opts.logger.warn(
-          `XDP fast path (generic) offloads UDP and DR only: GRO or LRO is on for ${config.dataplane.interface}, and the generic hook sees TCP after aggregation; NAT, Full-NAT and TUN TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO and LRO off, offloads them too)`,
-        );
-      }
+      if (state === 'generic-after-gro') opts.logger.warn(groCaveat(iface));
       if (config.dataplane.xdp === 'auto') {
         const why = state.startsWith('unavailable: ') ? state.slice('unavailable: '.length) : null;
         if (why) opts.logger.warn(`${why} (dataplane.xdp: auto); the pipeline forwards every packet`);
@@ -324,6 +328,11 @@ export class Daemon {
     })();
     return this.#stopping;
   }
+}
+
+/** Why the generic hook keeps NAT, Full-NAT and TUN TCP sessions in the pipeline on `iface`. */
+function groCaveat(iface: string): string {
+  return `XDP fast path (generic) offloads UDP and DR only: GRO or LRO is on for ${iface}, and the generic hook sees TCP after aggregation; NAT, Full-NAT and TUN TCP sessions stay with the pipeline (dataplane.xdp: native, or GRO and LRO off, offloads them too)`;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface PacketDataPlaneOptions {
   xdpOptional?: boolean;
   /** Pin the worker to this CPU. */
   cpu?: number;
+  /** Told when the fast path's state (LvsStats.xdp) changes while running: GRO turned on or off. */
+  onFastPathChange?: (state: string, previous: string) => void;
 }
 
 const HANDLER = fileURLToPath(new URL('./handlers/lvs.js', import.meta.url));
@@ -60,7 +62,10 @@ export class PacketDataPlane implements DataPlane {
     this.#statsTimer = setInterval(() => {
       this.#control({ type: 'stats' }).then(
         (s) => {
+          const previous = this.#lastStats?.xdp;
           this.#lastStats = s as LvsStats;
+          const state = this.#lastStats.xdp;
+          if (previous !== undefined && previous !== state) o.onFastPathChange?.(state, previous);
         },
         () => undefined,
       );

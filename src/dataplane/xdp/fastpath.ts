@@ -109,6 +109,8 @@ export class XdpFastPath implements ForwardObserver {
   readonly #pos: Int32Array;
   #count = 0;
   #cursor = 0;
+  /** FastPathOptions.keepTcp, as it is now (setKeepTcp: GRO can be turned on while the director runs). */
+  #keepTcp: boolean;
   readonly #key = new Uint8Array(KEY.LEN);
   readonly #value = new Uint8Array(VAL.LEN);
   readonly #key6 = new Uint8Array(KEY6.LEN);
@@ -119,6 +121,7 @@ export class XdpFastPath implements ForwardObserver {
 
   constructor(o: FastPathOptions) {
     this.#o = o;
+    this.#keepTcp = o.keepTcp ?? false;
     const slots = (o.conns.capacity + 1) * 2;
     this.#installed = new Uint8Array(slots);
     this.#keys = new Uint8Array(slots * KEY6.LEN);
@@ -199,7 +202,7 @@ export class XdpFastPath implements ForwardObserver {
       return;
     }
     // DR leaves L4 alone and its output is the packet itself, aggregate or not.
-    if (tcp && this.#o.keepTcp && conns.fwd(conn) !== Forwarding.DR) {
+    if (tcp && this.#keepTcp && conns.fwd(conn) !== Forwarding.DR) {
       this.#refuse(slot, C.TCP_AFTER_GRO);
       return;
     }
@@ -253,6 +256,31 @@ export class XdpFastPath implements ForwardObserver {
     this.#pos[slot] = this.#count;
     this.#list[this.#count++] = slot;
     this.counters[C.INSTALLED]!++;
+  }
+
+  get keepTcp(): boolean {
+    return this.#keepTcp;
+  }
+
+  /**
+   * Changes `keepTcp` while running (GRO or LRO turned on or off on a generic-hook interface). Turning it
+   * on takes the TCP sessions it covers out of the map at once: from the next aggregate on, their map
+   * entries would rewrite packets they cannot. Returns how many sessions left the map.
+   */
+  setKeepTcp(on: boolean): number {
+    this.#keepTcp = on;
+    if (!on) return 0;
+    const conns = this.#o.conns;
+    let withdrawn = 0;
+    for (let i = this.#count - 1; i >= 0; i--) {
+      // `forget` moves the last listed slot into the freed place: walking down, every slot is seen once.
+      if (i >= this.#count) continue;
+      const conn = this.#list[i]! >>> 1;
+      if ((conns.flags(conn) & CF.UDP) !== 0 || conns.fwd(conn) === Forwarding.DR) continue;
+      this.forget(conn);
+      withdrawn++;
+    }
+    return withdrawn;
   }
 
   /** Counts a refusal; the slot's next REFUSAL_BACKOFF packets do not try again. */

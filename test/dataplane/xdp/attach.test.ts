@@ -4,7 +4,7 @@
  * the interface refuses (here: native while another program holds it) stops the start with a message
  * naming the fast path and the reason, and native mode on a virtual device is warned about; `auto`
  * refused the same way starts anyway, warns, and says so in the `xdp_attached` gauge. With GRO on, the
- * generic hook keeps to UDP and says so. Root only.
+ * generic hook keeps to UDP and DR and says so, also when GRO is turned on or off while it runs. Root only.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -75,6 +75,15 @@ test('dataplane.xdp: attached by default while the daemon runs, gone after; a re
       20_000,
     );
     await gaugeIs(9194, 1);
+    // Turned off, then on again, while the daemon runs: the fast path follows within seconds and says so.
+    await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'off']);
+    await udpOnly.waitForLine(/GRO and LRO are off on eth0 now/, 15_000);
+    await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'on']);
+    await udpOnly.waitForLines(
+      /XDP fast path \(generic\) offloads UDP and DR only: GRO or LRO is on for eth0/,
+      2,
+      15_000,
+    );
     await udpOnly.stop();
     await lab.exec(d, ['ethtool', '-K', 'eth0', 'gro', 'off']);
 

@@ -97,3 +97,42 @@ test('with keepTcp (the generic hook after GRO) established Full-NAT TCP session
     fastDr.close();
   }
 });
+
+test('GRO turned on while running (setKeepTcp): Full-NAT TCP sessions leave the map at once and stay out; DR ones stay; off again, they come back', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: false });
+  const { fast, count } = observe(d);
+  try {
+    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 2, 'offloaded both ways while GRO was off');
+    assert.equal(fast.setKeepTcp(true), 1, 'one session withdrawn');
+    assert.equal(fast.installed, 0);
+    assert.equal(count('xdp_removed'), 2);
+    d.send(true, { seq: 121, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 0, 'not offloaded again');
+    assert.equal(count('xdp_refused_tcp_after_gro'), 1);
+    assert.equal(fast.setKeepTcp(false), 0);
+    let tries = 0;
+    while (fast.installed === 0 && tries < 70)
+      d.send(true, { seq: 141 + 20 * tries++, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 1, 'the client direction offloaded again once its backoff ran out');
+  } finally {
+    fast.close();
+  }
+  const dr = fnatDirector({ proxyProtocol: 0, toa: false, forwarding: Forwarding.DR });
+  const { fast: fastDr } = observe(dr);
+  try {
+    dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
+    dr.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fastDr.installed, 1);
+    assert.equal(fastDr.setKeepTcp(true), 0, 'DR rewrites nothing an aggregate would break');
+    assert.equal(fastDr.installed, 1);
+  } finally {
+    fastDr.close();
+  }
+});

@@ -41,6 +41,9 @@ function named(names: readonly string[], v: Float64Array): Record<string, number
 }
 
 /** Pipeline verdict -> packet-loop verdict. */
+/** How often the generic hook's interfaces are asked again whether they aggregate TCP (ms). */
+const GRO_CHECK_MS = 1000;
+
 const LOOP_VERDICT = new Uint8Array(8);
 LOOP_VERDICT[PV.FORWARD] = Verdict.SENT;
 LOOP_VERDICT[PV.REPLY] = Verdict.SENT;
@@ -72,8 +75,10 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   if (o.ops) applyEngineOps(balancer, o.ops);
   let fast: XdpFastPath | null = null;
   let fastState: string = o.xdp ?? 'off';
+  /** Whether a port hands the stack TCP aggregates (GRO or LRO on): what the generic hook must allow for. */
+  const aggregation = () => ctx.ports.some((p) => aggregatesTcp(p.ifname));
   if (o.xdp) {
-    const keepTcp = o.xdp === 'generic' && ctx.ports.some((p) => aggregatesTcp(p.ifname));
+    const keepTcp = o.xdp === 'generic' && aggregation();
     try {
       fast = new XdpFastPath({
         mode: o.xdp,
@@ -120,6 +125,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   };
   let now = performance.now();
   let nextRates = 0;
+  let nextGroCheck = now + GRO_CHECK_MS;
   const mac = o.interfaces[0]!.mac.split(':').reduce((x, h) => x * 256 + Number.parseInt(h, 16), 0);
 
   return {
@@ -138,6 +144,20 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         nextRates = now + 2000;
         rates.services.tick(now);
         rates.dests.tick(now);
+      }
+      // GRO and LRO can be turned on (ethtool -K) while the director runs; the generic hook follows.
+      if (fast && o.xdp === 'generic' && now >= nextGroCheck) {
+        nextGroCheck = now + GRO_CHECK_MS;
+        let agg = fast.keepTcp;
+        try {
+          agg = aggregation();
+        } catch {
+          // The interface is going away: the loop will report that; keep what was known.
+        }
+        if (agg !== fast.keepTcp) {
+          fast.setKeepTcp(agg);
+          fastState = agg ? 'generic-after-gro' : 'generic';
+        }
       }
       sync?.tick(now);
     },
