@@ -7,7 +7,7 @@ import { PacketDataPlane } from '../dataplane/packet/packet-dataplane.js';
 import { tuneMallocForRelay } from '../dataplane/proxy/malloc-tuning.js';
 import { ProxyDataPlane } from '../dataplane/proxy/proxy-dataplane.js';
 import type { DataPlane } from '../dataplane/types.js';
-import { nativeModeCaveat } from '../dataplane/xdp/fastpath.js';
+import { nativeModeCaveat } from '../dataplane/xdp/native-caveat.js';
 import { formatEndpoint, formatIp, type IpAddress } from '../engine/addr.js';
 import { ErrorCodes, TslvsError } from '../errors.js';
 import { HaController } from '../ha/controller.js';

@@ -8,7 +8,6 @@
  * the packets. Nothing is lost when the map is full or an entry is refused: the pipeline forwards.
  */
 
-import { realpathSync } from 'node:fs';
 import { CF } from '../../engine/conntable/layout.js';
 import type { ConnTable } from '../../engine/conntable/table.js';
 import { Dir, TcpState } from '../../engine/conntable/tcp-states.js';
@@ -331,6 +330,27 @@ export class XdpFastPath implements ForwardObserver {
     }
   }
 
+  /**
+   * Whether `conn`'s map entries forwarded packets since their counters were last read (they are folded
+   * in now): the session table asks before expiring it (ConnTable.keepAlive). Not for a session the
+   * pipeline would no longer forward that way (not established, real server unavailable).
+   */
+  sawPackets(conn: number): boolean {
+    const conns = this.#o.conns;
+    if (!this.#installed[conn * 2] && !this.#installed[conn * 2 + 1]) return false;
+    const tcp = (conns.flags(conn) & CF.UDP) === 0;
+    if ((tcp && conns.state(conn) !== TcpState.ESTABLISHED) || !this.#o.dests.isAvailable(conns.dest(conn)))
+      return false;
+    let saw = false;
+    for (let s = conn * 2; s <= conn * 2 + 1; s++) if (this.#installed[s] && this.#fold(s)) saw = true;
+    return saw;
+  }
+
+  /** The program's descriptor (test runs: BPF_PROG_TEST_RUN). */
+  get programFd(): number {
+    return this.#prog;
+  }
+
   /** The key of `slot` in the scratch key of its family. */
   #keyOf(slot: number, v4: boolean): Uint8Array {
     const k = v4 ? this.#key : this.#key6;
@@ -378,24 +398,4 @@ export class XdpFastPath implements ForwardObserver {
 function refusal(r: number): number {
   if (r === NotOffloadable.HEADER_CHANGED || r === NotOffloadable.PAYLOAD_CHANGED) return C.HEADER_CHANGED;
   return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.PROTOCOL : C.OTHER;
-}
-
-/**
- * Why native mode may not do here what it does on a NIC, or null: on a virtual device (veth above all) a
- * frame the program redirects is accepted only by a peer that runs NAPI (an XDP program of its own, or
- * GRO), and dropped by the kernel otherwise. Read from sysfs in the calling thread's namespace.
- */
-export function nativeModeCaveat(ifname: string): string | null {
-  let path = '';
-  try {
-    path = realpathSync(`/sys/class/net/${ifname}`);
-  } catch {
-    return null;
-  }
-  if (!path.includes('/devices/virtual/')) return null;
-  return (
-    `dataplane.xdp native on the virtual device ${ifname}: on veth, frames the fast path redirects are ` +
-    'accepted only when the peer runs NAPI (an XDP program or GRO on it), and dropped by the kernel ' +
-    'otherwise; generic mode has no such condition'
-  );
 }

@@ -60,6 +60,12 @@ export class ConnTable extends ConnEntries {
   readonly stats = new Float64Array(CONN_STAT_NAMES.length);
   /** Called for each entry just before it is freed (expiry, eviction or removal), fields still readable. */
   onExpire: ((id: number) => void) | null = null;
+  /**
+   * Asked before a due entry expires: true keeps it for another timeout. For packets this table does not
+   * see (the XDP fast path forwards them and counts them in its map): a session must not expire while
+   * they flow, however long the fast path takes to read its counters back on its own.
+   */
+  keepAlive: ((id: number) => boolean) | null = null;
   /** Session sync: new and changed entries are queued here while it is active (journal.ts). */
   journal: SyncJournal | null = null;
   /** TCP timeouts per state, ms (`ipvsadm --set` changes ESTABLISHED and FIN_WAIT). */
@@ -380,6 +386,11 @@ export class ConnTable extends ConnEntries {
       this.e[b + W.STATE]! |= CF.BUSY;
       if (this.e[b + W.WPREV] !== 0) this.#wheel.unlink(id);
       this.arm(id, now, TEMPLATE_BUSY_TIMEOUT_S * 1000);
+      return false;
+    }
+    if (this.keepAlive?.(id)) {
+      this.stats[ConnStat.KEPT_ALIVE]!++;
+      this.touch(id, now);
       return false;
     }
     this.stats[ConnStat.EXPIRED]!++;

@@ -13,6 +13,8 @@ export const ConnStat = Object.freeze({
   DROPPED_FULL: 5,
   TEMPLATES_CREATED: 6,
   DEFENCE_ON: 7,
+  /** Due, but kept: packets flowed past the table (the XDP fast path). */
+  KEPT_ALIVE: 8,
 });
 export const CONN_STAT_NAMES = Object.freeze([
   'created',
@@ -23,6 +25,7 @@ export const CONN_STAT_NAMES = Object.freeze([
   'dropped_full',
   'templates_created',
   'defence_activations',
+  'kept_alive',
 ] as const);
 
 export type DefenceMode = 'off' | 'auto' | 'on';

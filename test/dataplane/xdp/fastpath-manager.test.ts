@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Bpf } from '../../../src/dataplane/xdp/bpf.js';
 import { FAST_PATH_COUNTERS, XdpFastPath } from '../../../src/dataplane/xdp/fastpath.js';
+import { CONN_STAT_NAMES } from '../../../src/engine/conntable/table.js';
 import { Forwarding } from '../../../src/engine/forwarding.js';
 import { rootSkipReason } from '../../helpers/env.js';
 import { fnatDirector } from './fnat-director.js';
@@ -134,5 +136,38 @@ test('GRO turned on while running (setKeepTcp): Full-NAT TCP sessions leave the 
     assert.equal(fastDr.installed, 1);
   } finally {
     fastDr.close();
+  }
+});
+
+test('a session whose packets all go through the map does not expire while they flow; once they stop, it does', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: false });
+  const b = d.balancer;
+  const { fast } = observe(d);
+  b.conns.onExpire = (id) => fast.forget(id);
+  b.conns.keepAlive = (id) => fast.sawPackets(id);
+  const bpf = new Bpf();
+  try {
+    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 2);
+    // Three ESTABLISHED timeouts (900 s) pass; in each the client sends through the program only, and the
+    // fast path never ticks (its own read-back is what a big map makes slow).
+    for (let i = 0; i < 3; i++) {
+      const seg = d.segment(true, { seq: 121 + 20 * i, flags: 0x18, payload: 20 });
+      assert.notEqual(bpf.testRun(fast.programFd, seg, 1).action, 2, 'forwarded by the program, not passed');
+      b.conns.expire(d.advance(1000 * 1000));
+      assert.equal(b.conns.count, 1, `kept through timeout ${i + 1}`);
+    }
+    assert.equal(b.conns.stats[CONN_STAT_NAMES.indexOf('kept_alive')], 3);
+    b.conns.expire(d.advance(1000 * 1000));
+    assert.equal(b.conns.count, 0, 'no packets in the last timeout: expired');
+    assert.equal(fast.installed, 0);
+  } finally {
+    bpf.dispose();
+    fast.close();
   }
 });

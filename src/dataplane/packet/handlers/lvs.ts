@@ -99,6 +99,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   if (fast) {
     pipeline.setForwardObserver(fast);
     balancer.conns.onExpire = (id) => fast.forget(id);
+    balancer.conns.keepAlive = (id) => fast.sawPackets(id);
   }
   for (const s of o.services ?? []) {
     pipeline.setServiceOptions(findService(balancer, s.key).id, {
