@@ -113,7 +113,7 @@ export function checksumOk(buf: Uint8Array, off: number, len: number, acc = 0): 
   return fold(onesSum(buf, off, len, acc)) === 0xffff;
 }
 
-/** IPv4 pseudo-header {src, dst, 0, proto, L4 length} as an unfolded sum; addresses as u32 numbers. */
+/** IPv4 pseudo-header {src, dst, 0, proto, L4 length} as an unfolded sum; addresses as 32-bit words (u32 or int32). */
 export function pseudoSumV4(src: number, dst: number, proto: number, l4Len: number): number {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + l4Len;
 }

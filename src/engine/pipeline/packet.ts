@@ -59,8 +59,12 @@ export class Packet {
   portsOk = false;
   readonly saddr = new Uint32Array(4);
   readonly daddr = new Uint32Array(4);
-  /** `saddr` as int32 words (to hand a word to code that takes a number without boxing it). */
+  /**
+   * `saddr` and `daddr` as int32 words: a word above 2^31 read from the Uint32Array is a heap number
+   * wherever the code runs unoptimized (a deopt under load): these hand a word over without boxing it.
+   */
   readonly saddrI32 = new Int32Array(this.saddr.buffer);
+  readonly daddrI32 = new Int32Array(this.daddr.buffer);
   sport = 0;
   dport = 0;
   tcpFlags = 0;

@@ -14,7 +14,7 @@
  * 10M-entry table fast.
  */
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { checksumOk, pseudoSumV4At, pseudoSumV6At } from '../../wire/checksum.js';
+import { checksumOk, pseudoSumV4, pseudoSumV6At } from '../../wire/checksum.js';
 import { Icmpv4Code, Icmpv4Type, Icmpv6Type } from '../../wire/icmp.js';
 import { IpProto } from '../../wire/ipv4.js';
 import { Reason } from '../../wire/reasons.js';
@@ -255,7 +255,10 @@ export class Pipeline {
       len = (b[p.l4Off + 4]! << 8) | b[p.l4Off + 5]!;
     }
     const pseudo =
-      p.af === 4 ? pseudoSumV4At(b, p.l3Off, p.proto, len) : pseudoSumV6At(b, p.l3Off, p.proto, len);
+      // IPv4: from the addresses parseFrame already read, rather than their 8 bytes again.
+      p.af === 4
+        ? pseudoSumV4(p.saddrI32[0]!, p.daddrI32[0]!, p.proto, len)
+        : pseudoSumV6At(b, p.l3Off, p.proto, len);
     const ok = checksumOk(b, p.l4Off, len, pseudo);
     p.l4Verified = ok;
     return ok;
