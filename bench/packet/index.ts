@@ -27,6 +27,7 @@ import {
   buildTopology,
   cpuSample,
   type GeneratorEngine,
+  inputRingDrops,
   ksoftirqd,
   niceOf,
   rxPackets,
@@ -61,6 +62,8 @@ interface Row {
   mode: BenchMode;
   offeredKpps: number;
   kpps: number;
+  /** Lost before the director saw them: its input ring was full (xdp generator; see inputRingDrops). */
+  inputLostKpps: number;
   /** Percent of the director CPU: all director work, the worker thread's share, unrelated tasks. */
   worker: number;
   others: number;
@@ -159,6 +162,7 @@ async function measure(mode: BenchMode, t: Topology, gen: Generator, o: Options,
     await runBurst(gen, t, { ...burst, seconds: o.warmup });
     const threads = [...new Set([...running.threads(), ...t.dirNapi])];
     const rx0 = await rxPackets(t.lab, t.sink, t.sinkIf);
+    const lost0 = await inputRingDrops(t.lab, t.gen, t.genIf);
     const cpu0 = cpuSample(t.directorCpu);
     const th0 = threads.reduce((a, tid) => a + threadTicks(tid), 0);
     const started = performance.now();
@@ -168,6 +172,7 @@ async function measure(mode: BenchMode, t: Topology, gen: Generator, o: Options,
     const elapsed = (performance.now() - started) / 1000;
     const rx1 = await rxPackets(t.lab, t.sink, t.sinkIf);
     const kpps = (rx1 - rx0) / elapsed / 1000;
+    const lost = (await inputRingDrops(t.lab, t.gen, t.genIf)) - lost0;
     // Director work on its CPU = wall time - idle - time of unrelated tasks there. Those tasks' user and
     // system ticks are what the CPU spent in user/system minus our worker thread's own ticks (tick
     // accounting also charges softirq ticks to the interrupted worker, so this errs slightly high when
@@ -181,6 +186,7 @@ async function measure(mode: BenchMode, t: Topology, gen: Generator, o: Options,
       mode,
       offeredKpps: (g.sent + g.errors) / g.seconds / 1000,
       kpps,
+      inputLostKpps: lost / elapsed / 1000,
       worker: (100 * Math.min(wall, workerTicks)) / wall,
       others: (100 * Math.min(wall, foreign)) / wall,
       cpu,
@@ -196,6 +202,7 @@ function report(rows: Row[]): void {
   const header = [
     'mode',
     'offered kpps',
+    'lost at input kpps',
     'delivered kpps',
     'director CPU %',
     'worker %',
@@ -203,14 +210,18 @@ function report(rows: Row[]): void {
     'CPU % per 100 kpps',
   ];
   console.log(
-    'offered: what the generator tried to send. director CPU: kernel packet work + the tslvs worker on the',
+    "offered: what the generator tried to send; lost at input: what found the director's input ring full",
   );
   console.log(
-    'director core (worker %: the worker thread alone); other tasks: unrelated processes that ran there.',
+    '(veth, 256 frames; counted for the xdp generator). director CPU: kernel packet work + the tslvs',
+  );
+  console.log(
+    'worker on the director core (worker %: the worker thread alone); other tasks: unrelated processes there.',
   );
   const lines = rows.map((r) => [
     r.mode.name,
     fmt(r.offeredKpps),
+    fmt(r.inputLostKpps),
     fmt(r.kpps),
     fmt(r.cpu),
     fmt(r.worker),

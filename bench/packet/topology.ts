@@ -181,6 +181,17 @@ export async function rxPackets(lab: Lab, ns: string, ifname: string): Promise<n
   return Number(JSON.parse(r.stdout)[0].stats64.rx.packets);
 }
 
+/**
+ * Frames the generator's XDP redirects could not put into the director input's ring (veth's 256-frame
+ * ring was full): `ethtool -S`'s tx_queue_0_xdp_xmit_errors on the generator's end (veth reports there
+ * what its peer's receive queue counted of its transmissions). 0 where the device has no such counter.
+ */
+export async function inputRingDrops(lab: Lab, ns: string, ifname: string): Promise<number> {
+  const r = await lab.exec(ns, ['ethtool', '-S', ifname], { allowFailure: true });
+  const m = /^\s*tx_queue_0_xdp_xmit_errors:\s*(\d+)/m.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
+}
+
 /** One CPU's /proc/stat counters (USER_HZ ticks) and when they were read. */
 export interface CpuSample {
   user: number;
