@@ -27,9 +27,17 @@ const Cmd = Object.freeze({
   MAP_DELETE_ELEM: 3,
   PROG_LOAD: 5,
   PROG_TEST_RUN: 10,
+  MAP_LOOKUP_BATCH: 24,
   LINK_CREATE: 28,
 });
 const ENOENT = 2;
+
+/** Where a walk of a map by `mapLookupBatch` stands (the kernel's opaque token: a hash map's bucket). */
+export interface BatchCursor {
+  token: number;
+  /** False before the first call and after the walk reached the end: the next call starts over. */
+  started: boolean;
+}
 
 /** Scratch layout: attributes, then key/value, then the rest (program, log, test data). */
 const ATTR = 0;
@@ -38,6 +46,11 @@ const KEY = 256;
 const VALUE = 512;
 const AREA = 4096;
 const SCRATCH = 1 << 20;
+/** mapLookupBatch's area: the in and out tokens, then the keys, then the values. */
+const BATCH_TOKEN_IN = AREA;
+const BATCH_TOKEN_OUT = AREA + 8;
+const BATCH_KEYS = AREA + 64;
+const BATCH_VALUES = AREA + 256 * 1024;
 
 type SyscallFn = (nr: number, cmd: number, attr: number, size: number) => number;
 
@@ -118,6 +131,48 @@ export class Bpf {
     }
     this.#mem.buf.copy(out, 0, VALUE, VALUE + out.length);
     return true;
+  }
+
+  /**
+   * Reads up to `max` elements of a hash map from where `cursor` stopped (BPF_MAP_LOOKUP_BATCH, Linux 5.6):
+   * one system call where `max` lookups would take `max`. Returns how many it read; element i's value is
+   * then at `view` offset `batchValueAt(i, valueSize)` until the next call. At the end of the map the
+   * cursor starts over.
+   */
+  mapLookupBatch(fd: number, keySize: number, valueSize: number, max: number, cursor: BatchCursor): number {
+    if (BATCH_VALUES + max * valueSize > SCRATCH || max * keySize > BATCH_VALUES - BATCH_KEYS)
+      throw new TslvsError(ErrorCodes.INVALID_ARGUMENT, `bpf batch lookup: ${max} elements do not fit`);
+    const v = this.#v;
+    v.setUint32(BATCH_TOKEN_IN, cursor.token, true);
+    const a = this.#attr();
+    if (cursor.started) a.setBigUint64(0, this.#addr(BATCH_TOKEN_IN), true);
+    a.setBigUint64(8, this.#addr(BATCH_TOKEN_OUT), true);
+    a.setBigUint64(16, this.#addr(BATCH_KEYS), true);
+    a.setBigUint64(24, this.#addr(BATCH_VALUES), true);
+    a.setUint32(32, max, true);
+    a.setUint32(36, fd, true);
+    const r = this.#call(Cmd.MAP_LOOKUP_BATCH);
+    const count = v.getUint32(ATTR + 32, true);
+    if (r < 0) {
+      const e = libc().errno();
+      if (e !== ENOENT) throw syscallError('bpf(BPF_MAP_LOOKUP_BATCH)', e, { mapFd: fd });
+      cursor.started = false; // the end: what was read is still in `count`
+      cursor.token = 0;
+      return count;
+    }
+    cursor.started = true;
+    cursor.token = v.getUint32(BATCH_TOKEN_OUT, true);
+    return count;
+  }
+
+  /** Offset in `view` of element `i`'s value after `mapLookupBatch`. */
+  batchValueAt(i: number, valueSize: number): number {
+    return BATCH_VALUES + i * valueSize;
+  }
+
+  /** The scratch area, read-only for callers: values `mapLookupBatch` left there. */
+  get view(): DataView {
+    return this.#v;
   }
 
   /** False when there was no such key. */

@@ -47,6 +47,8 @@ export const VAL = Object.freeze({
   OUTER_DADDR: 68,
   OUTER_TTL: 72,
   MTU: 74,
+  /** Not read by the program: the manager's slot of the entry (LE u32), for the batched read-back. */
+  SLOT: 76,
   LEN: 80,
 });
 

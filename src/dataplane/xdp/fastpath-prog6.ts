@@ -14,7 +14,8 @@ import { DATA, type ForwardLayout, forward, HELPER_MAP_LOOKUP, needBytes, VALUE 
 export const KEY6 = Object.freeze({ SADDR: 0, DADDR: 16, SPORT: 32, DPORT: 34, PROTO: 36, LEN: 40 });
 
 /** IPv6 session value: VAL's FLAGS, IFINDEX, DMAC/SMAC, L4_DELTA, PACKETS, BYTES, then the new addresses and ports. */
-export const VAL6 = Object.freeze({ SADDR: 64, DADDR: 80, SPORT: 96, DPORT: 98, LEN: 104 });
+/** SLOT: not read by the program, the manager's slot of the entry (LE u32), as VAL.SLOT. */
+export const VAL6 = Object.freeze({ SADDR: 64, DADDR: 80, SPORT: 96, DPORT: 98, SLOT: 100, LEN: 104 });
 
 const IP6 = 14;
 const L4 = IP6 + 40;

@@ -18,7 +18,7 @@ import { RxStatus } from '../../engine/pipeline/frame.js';
 import type { Packet } from '../../engine/pipeline/packet.js';
 import type { ServiceTable } from '../../engine/service-table.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
-import { Bpf, MapFlags, MapType, ProgType, XdpFlags } from './bpf.js';
+import { type BatchCursor, Bpf, MapFlags, MapType, ProgType, XdpFlags } from './bpf.js';
 import { fastPathProgram, KEY, REWRITE, VAL } from './fastpath-prog.js';
 import { KEY6, VAL6 } from './fastpath-prog6.js';
 import { NotOffloadable, offloadEntry } from './offload-entry.js';
@@ -77,8 +77,8 @@ const C = Object.freeze({
 
 const SYN_FIN_RST = 0x07;
 const REFUSAL_BACKOFF = 63;
-/** Entries whose counters are read back per tick: one lookup each. */
-const REFRESH_PER_TICK = 512;
+/** Entries whose counters are read back per tick and map: one BPF_MAP_LOOKUP_BATCH call. */
+const REFRESH_PER_TICK = 1024;
 const ETH_LEN = 14;
 
 export class XdpFastPath implements ForwardObserver {
@@ -103,11 +103,15 @@ export class XdpFastPath implements ForwardObserver {
   readonly #keys: Uint8Array;
   readonly #seenPackets: Float64Array;
   readonly #seenBytes: Float64Array;
-  /** The installed slots, dense (with each slot's position in it), walked round-robin by `tick`. */
+  /** The installed slots, dense (with each slot's position in it): their count, and what setKeepTcp walks. */
   readonly #list: Int32Array;
   readonly #pos: Int32Array;
   #count = 0;
-  #cursor = 0;
+  /** Where the read-back's walk of each map stands. */
+  readonly #cursor4: BatchCursor = { token: 0, started: false };
+  readonly #cursor6: BatchCursor = { token: 0, started: false };
+  /** Sessions a read-back found to remove (after its batches: not while walking the maps). */
+  readonly #leaving = new Int32Array(REFRESH_PER_TICK * 2);
   /** FastPathOptions.keepTcp, as it is now (setKeepTcp: GRO can be turned on while the director runs). */
   #keepTcp: boolean;
   readonly #key = new Uint8Array(KEY.LEN);
@@ -242,6 +246,11 @@ export class XdpFastPath implements ForwardObserver {
       this.#refuse(slot, C.PARTIAL);
       return;
     }
+    const slotAt = v4 ? VAL.SLOT : VAL6.SLOT;
+    value[slotAt] = slot & 0xff;
+    value[slotAt + 1] = (slot >>> 8) & 0xff;
+    value[slotAt + 2] = (slot >>> 16) & 0xff;
+    value[slotAt + 3] = slot >>> 24;
     try {
       this.#bpf.mapUpdate(v4 ? this.#map : this.#map6, key, value);
     } catch {
@@ -307,27 +316,55 @@ export class XdpFastPath implements ForwardObserver {
   }
 
   /**
-   * Reads back a slice of the installed entries: sessions with new packets are re-armed, and entries of
-   * sessions that are no longer established or whose real server is unavailable are removed (the
-   * pipeline then decides for their next packet, as IPVS would: drop, or expire_nodest_conn).
+   * Reads back a slice of each map (one BPF_MAP_LOOKUP_BATCH each, the walk going on where the last tick
+   * left it): sessions with new packets are re-armed, and entries of sessions that are no longer
+   * established or whose real server is unavailable are removed (the pipeline then decides for their next
+   * packet, as IPVS would: drop, or expire_nodest_conn).
    */
   tick(now: number): void {
+    let n = this.#readBack(this.#map, 4, VAL.LEN, KEY.LEN, VAL.SLOT, this.#cursor4, now, 0);
+    n = this.#readBack(this.#map6, 6, VAL6.LEN, KEY6.LEN, VAL6.SLOT, this.#cursor6, now, n);
+    for (let i = 0; i < n; i++) this.forget(this.#leaving[i]!);
+  }
+
+  /** One batch of `fd`'s entries; sessions to remove are queued in #leaving from `queued` on. */
+  #readBack(
+    fd: number,
+    family: number,
+    valueLen: number,
+    keyLen: number,
+    slotAt: number,
+    cursor: BatchCursor,
+    now: number,
+    queued: number,
+  ): number {
+    if (this.#count === 0) return queued;
+    let read = 0;
+    try {
+      read = this.#bpf.mapLookupBatch(fd, keyLen, valueLen, REFRESH_PER_TICK, cursor);
+    } catch {
+      // (ENOSPC: a bucket longer than a batch.) Start over next tick; the table's keepAlive stays exact.
+      cursor.started = false;
+      return queued;
+    }
     const conns = this.#o.conns;
-    for (let n = 0; n < REFRESH_PER_TICK && this.#count > 0; n++) {
-      if (this.#cursor >= this.#count) this.#cursor = 0;
-      const slot = this.#list[this.#cursor]!;
+    const view = this.#bpf.view;
+    for (let i = 0; i < read; i++) {
+      const at = this.#bpf.batchValueAt(i, valueLen);
+      const slot = view.getUint32(at + slotAt, true);
+      if (slot >= this.#installed.length || this.#installed[slot] !== family) continue;
       const conn = slot >>> 1;
       const tcp = (conns.flags(conn) & CF.UDP) === 0;
       if (
         (tcp && conns.state(conn) !== TcpState.ESTABLISHED) ||
         !this.#o.dests.isAvailable(conns.dest(conn))
       ) {
-        this.forget(conn);
+        this.#leaving[queued++] = conn;
         continue;
       }
-      if (this.#fold(slot)) conns.touch(conn, now);
-      this.#cursor++;
+      if (this.#account(slot, view, at)) conns.touch(conn, now);
     }
+    return queued;
   }
 
   /**
@@ -365,10 +402,15 @@ export class XdpFastPath implements ForwardObserver {
     // Both value layouts keep the counters at the same offsets: read into the larger buffer.
     const into = v4 ? this.#value6Head : this.#value6;
     if (!this.#bpf.mapLookup(v4 ? this.#map : this.#map6, this.#keyOf(slot, v4), into)) return false;
-    const v = this.#valueView;
+    return this.#account(slot, this.#valueView, 0);
+  }
+
+  /** `#fold` for a value already read: the one at `view` offset `at`. */
+  #account(slot: number, view: DataView, at: number): boolean {
     // (Two halves rather than getBigUint64: no BigInt per entry read; exact up to 2^53.)
-    const packets = v.getUint32(VAL.PACKETS, true) + v.getUint32(VAL.PACKETS + 4, true) * 2 ** 32;
-    const bytes = v.getUint32(VAL.BYTES, true) + v.getUint32(VAL.BYTES + 4, true) * 2 ** 32;
+    const packets =
+      view.getUint32(at + VAL.PACKETS, true) + view.getUint32(at + VAL.PACKETS + 4, true) * 2 ** 32;
+    const bytes = view.getUint32(at + VAL.BYTES, true) + view.getUint32(at + VAL.BYTES + 4, true) * 2 ** 32;
     const dp = packets - this.#seenPackets[slot]!;
     if (dp <= 0) return false;
     const db = bytes - this.#seenBytes[slot]! - dp * ETH_LEN;

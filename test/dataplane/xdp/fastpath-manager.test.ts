@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Bpf } from '../../../src/dataplane/xdp/bpf.js';
+import { type BatchCursor, Bpf, MapType } from '../../../src/dataplane/xdp/bpf.js';
 import { FAST_PATH_COUNTERS, XdpFastPath } from '../../../src/dataplane/xdp/fastpath.js';
+import { parseIp } from '../../../src/engine/addr.js';
 import { CONN_STAT_NAMES } from '../../../src/engine/conntable/table.js';
 import { Forwarding } from '../../../src/engine/forwarding.js';
+import { newFlowKey } from '../../../src/engine/schedulers/scheduler.js';
 import { rootSkipReason } from '../../helpers/env.js';
 import { fnatDirector } from './fnat-director.js';
 
@@ -166,6 +168,85 @@ test('a session whose packets all go through the map does not expire while they 
     b.conns.expire(d.advance(1000 * 1000));
     assert.equal(b.conns.count, 0, 'no packets in the last timeout: expired');
     assert.equal(fast.installed, 0);
+  } finally {
+    bpf.dispose();
+    fast.close();
+  }
+});
+
+test('mapLookupBatch walks a hash map a batch per call, every element once, and starts over at the end', {
+  skip: skip ?? false,
+}, () => {
+  const bpf = new Bpf();
+  const fd = bpf.mapCreate(MapType.HASH, 4, 8, 4096, 'test_batch');
+  try {
+    const key = new Uint8Array(4);
+    const value = new Uint8Array(8);
+    const kv = new DataView(key.buffer);
+    const vv = new DataView(value.buffer);
+    for (let i = 0; i < 3000; i++) {
+      kv.setUint32(0, i, true);
+      vv.setUint32(0, i * 7, true);
+      bpf.mapUpdate(fd, key, value);
+    }
+    const cursor: BatchCursor = { token: 0, started: false };
+    const seen = new Set<number>();
+    let calls = 0;
+    do {
+      const n = bpf.mapLookupBatch(fd, 4, 8, 1024, cursor);
+      calls++;
+      for (let i = 0; i < n; i++) {
+        const v = bpf.view.getUint32(bpf.batchValueAt(i, 8), true);
+        assert.equal(v % 7, 0, 'a value as written');
+        assert.ok(!seen.has(v), `value ${v} read twice`);
+        seen.add(v);
+      }
+    } while (cursor.started && calls < 20);
+    assert.equal(seen.size, 3000, 'every element');
+    assert.ok(calls >= 3 && calls <= 5, `${calls} calls for 3000 elements in batches of 1024`);
+    assert.ok(bpf.mapLookupBatch(fd, 4, 8, 1024, cursor) > 0, 'the next walk starts over');
+  } finally {
+    bpf.close(fd);
+    bpf.dispose();
+  }
+});
+
+test('a tick reads the map back: packets the program forwarded re-arm the session and reach the counters', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: false });
+  const b = d.balancer;
+  const { fast, count } = observe(d);
+  const bpf = new Bpf();
+  try {
+    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 2);
+    const key = newFlowKey();
+    key.saddr[0] = parseIp('192.0.2.77').words[0];
+    key.sport = 40000;
+    key.daddr[0] = parseIp('198.51.100.10').words[0];
+    key.dport = 80;
+    const conn = b.conns.lookupIn(key, d.advance(0));
+    assert.ok(conn > 0);
+    for (let i = 0; i < 5; i++) {
+      const seg = d.segment(true, { seq: 121 + 20 * i, flags: 0x18, payload: 20 });
+      assert.notEqual(bpf.testRun(fast.programFd, seg, 1).action, 2);
+    }
+    const now = d.advance(60_000);
+    assert.ok(b.conns.remainingMs(conn, now) <= 840_000, 'a minute of the 900 s gone');
+    fast.tick(now);
+    assert.equal(count('xdp_forwarded_packets'), 5);
+    assert.equal(
+      count('xdp_forwarded_bytes'),
+      5 * (20 + 20 + 12 + 20),
+      'L3 bytes: IP, TCP, timestamps, payload',
+    );
+    assert.equal(b.conns.remainingMs(conn, now), 900_000, 're-armed from the read-back');
+    fast.tick(d.advance(1000));
+    assert.equal(count('xdp_forwarded_packets'), 5, 'nothing new: nothing added');
   } finally {
     bpf.dispose();
     fast.close();
