@@ -19,10 +19,13 @@ import type { Packet } from '../../engine/pipeline/packet.js';
 import type { ServiceTable } from '../../engine/service-table.js';
 import { ErrorCodes, TslvsError } from '../../errors.js';
 import { type BatchCursor, Bpf, MapFlags, MapType, ProgType, XdpFlags } from './bpf.js';
+import { C, FAST_PATH_COUNTERS, refusal } from './fastpath-counters.js';
 import { fastPathProgram, KEY, REWRITE, VAL } from './fastpath-prog.js';
 import { KEY6, VAL6 } from './fastpath-prog6.js';
-import { NotOffloadable, offloadEntry } from './offload-entry.js';
+import { offloadEntry } from './offload-entry.js';
 import { offloadEntry6 } from './offload-entry6.js';
+
+export { FAST_PATH_COUNTERS } from './fastpath-counters.js';
 
 export type XdpMode = 'native' | 'generic';
 
@@ -45,35 +48,6 @@ export interface FastPathOptions {
    */
   keepTcp?: boolean;
 }
-
-export const FAST_PATH_COUNTERS = Object.freeze([
-  'xdp_installed',
-  'xdp_removed',
-  'xdp_map_full',
-  'xdp_forwarded_packets',
-  'xdp_forwarded_bytes',
-  'xdp_refused_protocol',
-  'xdp_refused_gso',
-  'xdp_refused_vlan',
-  'xdp_refused_partial_checksum',
-  'xdp_refused_header_changed',
-  'xdp_refused_other',
-  'xdp_refused_tcp_after_gro',
-] as const);
-const C = Object.freeze({
-  INSTALLED: 0,
-  REMOVED: 1,
-  MAP_FULL: 2,
-  PACKETS: 3,
-  BYTES: 4,
-  PROTOCOL: 5,
-  GSO: 6,
-  VLAN: 7,
-  PARTIAL: 8,
-  HEADER_CHANGED: 9,
-  OTHER: 10,
-  TCP_AFTER_GRO: 11,
-});
 
 const SYN_FIN_RST = 0x07;
 const REFUSAL_BACKOFF = 63;
@@ -435,9 +409,4 @@ export class XdpFastPath implements ForwardObserver {
     this.#bpf.close(this.#map6);
     this.#bpf.dispose();
   }
-}
-
-function refusal(r: number): number {
-  if (r === NotOffloadable.HEADER_CHANGED || r === NotOffloadable.PAYLOAD_CHANGED) return C.HEADER_CHANGED;
-  return r === NotOffloadable.NOT_IPV4 || r === NotOffloadable.NOT_TCP_OR_UDP ? C.PROTOCOL : C.OTHER;
 }
