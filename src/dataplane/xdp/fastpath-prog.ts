@@ -42,7 +42,8 @@ export const VAL = Object.freeze({
    * sequence number, host-order u32. */
   SEQ_DELTA: 56,
   ISN: 60,
-  /** ENCAP: the outer header's addresses (wire order), its TTL (0: the inner packet's), the MTU (LE u16). */
+  /** ENCAP: the outer header's addresses (wire order), its TTL (0: the inner packet's); every entry: the
+   * output MTU (LE u16), which the program compares with the IP total length. */
   OUTER_SADDR: 64,
   OUTER_DADDR: 68,
   OUTER_TTL: 72,
@@ -121,6 +122,10 @@ export function fastPathProgram(sessionsFd: number, sessions6Fd: number): Progra
   p.loadMapFd(1, sessionsFd).movReg(2, FP).alu('add', 2, -16).call(HELPER_MAP_LOOKUP);
   p.jmp('jeq', 0, 0, 'pass');
   p.movReg(VALUE, 0);
+  // Longer than the output MTU: the pipeline's (frag-needed, or a drop). Also what keeps a TCP aggregate
+  // longer than one segment (generic hook, GRO turned on since the entry was made) out of a rewrite.
+  p.load(Size.H, 3, DATA, IP + 2).toBe(3, 16);
+  p.load(Size.H, 4, VALUE, VAL.MTU).jmpReg('jgt', 3, 4, 'pass');
   p.load(Size.B, 2, VALUE, VAL.FLAGS).alu('and', 2, ENCAP).jmp('jne', 2, 0, 'tunnel');
   // Two bodies, one per protocol, so that each knows its own header is in bounds.
   p.load(Size.B, 5, DATA, IP + 9).jmp('jeq', 5, 17, 'udp');

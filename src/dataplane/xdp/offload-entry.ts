@@ -163,9 +163,11 @@ export function offloadEntry(
     // The outer TTL is the inner one (IPVS) unless it differs: then the director sets one (tunnelTtl).
     const outerTtl = out[frameOff + IP + 8]!;
     value[VAL.OUTER_TTL] = outerTtl === ttlOut ? 0 : outerTtl;
-    value[VAL.MTU] = mtu & 0xff;
-    value[VAL.MTU + 1] = (mtu >>> 8) & 0xff;
   }
+  // Every entry: a packet longer than the output MTU (an aggregate the generic hook sees after GRO, or one
+  // from an interface with a larger MTU) goes to the pipeline, which applies the path MTU rules.
+  value[VAL.MTU] = mtu & 0xff;
+  value[VAL.MTU + 1] = (mtu >>> 8) & 0xff;
   for (let i = 0; i < 8; i++) value[VAL.SADDR + i] = out[oo + IP + 12 + i]!;
   for (let i = 0; i < 4; i++) value[VAL.SPORT + i] = out[oo + L4 + i]!;
   putU32le(value, VAL.IP_DELTA, ipDelta);

@@ -18,11 +18,11 @@ import { fnatDirector } from './fnat-director.js';
 const skip = rootSkipReason();
 
 /** A fast path (maps and program, attached nowhere) observing director `d`'s pipeline. */
-function observe(d: ReturnType<typeof fnatDirector>, keepTcp = false) {
+function observe(d: ReturnType<typeof fnatDirector>, keepTcp = false, mtu = 1500) {
   const b = d.balancer;
   const fast = new XdpFastPath({
     mode: null,
-    ports: [{ ifindex: 1, ifname: 'lo', mtu: 1500 }],
+    ports: [{ ifindex: 1, ifname: 'lo', mtu }],
     conns: b.conns,
     services: b.services,
     dests: b.dests,
@@ -247,6 +247,30 @@ test('a tick reads the map back: packets the program forwarded re-arm the sessio
     assert.equal(b.conns.remainingMs(conn, now), 900_000, 're-armed from the read-back');
     fast.tick(d.advance(1000));
     assert.equal(count('xdp_forwarded_packets'), 5, 'nothing new: nothing added');
+  } finally {
+    bpf.dispose();
+    fast.close();
+  }
+});
+
+test('a packet longer than the output MTU is left to the pipeline (an aggregate after GRO, a larger input MTU)', {
+  skip: skip ?? false,
+}, () => {
+  const d = fnatDirector({ proxyProtocol: 0, toa: false });
+  const { fast } = observe(d, false, 100);
+  const bpf = new Bpf();
+  try {
+    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    assert.equal(fast.installed, 2);
+    const fits = d.segment(true, { seq: 121, flags: 0x18, payload: 48 }); // IP total length 100
+    assert.equal(bpf.testRun(fast.programFd, fits, 1).action, 3, 'at the MTU: forwarded (XDP_TX)');
+    const over = d.segment(true, { seq: 169, flags: 0x18, payload: 49 }); // 101
+    const r = bpf.testRun(fast.programFd, over, 1);
+    assert.equal(r.action, 2, 'one byte over: XDP_PASS');
+    assert.deepEqual(r.output, over, 'untouched');
   } finally {
     bpf.dispose();
     fast.close();
