@@ -14,8 +14,19 @@ import { DATA, type ForwardLayout, forward, HELPER_MAP_LOOKUP, needBytes, VALUE 
 export const KEY6 = Object.freeze({ SADDR: 0, DADDR: 16, SPORT: 32, DPORT: 34, PROTO: 36, LEN: 40 });
 
 /** IPv6 session value: VAL's FLAGS, IFINDEX, DMAC/SMAC, L4_DELTA, PACKETS, BYTES, then the new addresses and ports. */
-/** SLOT: not read by the program, the manager's slot of the entry (LE u32), as VAL.SLOT. */
-export const VAL6 = Object.freeze({ SADDR: 64, DADDR: 80, SPORT: 96, DPORT: 98, SLOT: 100, LEN: 104 });
+/**
+ * Bytes 0-63 as VAL. SLOT: not read by the program, the manager's slot of the entry (LE u32), as VAL.SLOT;
+ * MTU: the output MTU (LE u16), compared with the packet's length as for IPv4.
+ */
+export const VAL6 = Object.freeze({
+  SADDR: 64,
+  DADDR: 80,
+  SPORT: 96,
+  DPORT: 98,
+  SLOT: 100,
+  MTU: 104,
+  LEN: 112,
+});
 
 const IP6 = 14;
 const L4 = IP6 + 40;
@@ -60,6 +71,11 @@ export function ipv6Path(p: Program, sessions6Fd: number): void {
   p.loadMapFd(1, sessions6Fd).movReg(2, FP).alu('add', 2, -40).call(HELPER_MAP_LOOKUP);
   p.jmp('jeq', 0, 0, 'pass');
   p.movReg(VALUE, 0);
+  // Longer than the output MTU: the pipeline's (packet too big), as for IPv4.
+  p.load(Size.H, 3, DATA, IP6 + 4)
+    .toBe(3, 16)
+    .alu('add', 3, 40);
+  p.load(Size.H, 4, VALUE, VAL6.MTU).jmpReg('jgt', 3, 4, 'pass');
   p.load(Size.B, 5, DATA, IP6 + 6).jmp('jeq', 5, 17, 'udp6');
   needBytes(p, L4 + 20);
   forward(p, LAYOUT6, false, 'tcp6');

@@ -207,7 +207,19 @@ export class XdpFastPath implements ForwardObserver {
           key,
           value,
         )
-      : offloadEntry6(p.buf, p.frameOff, p.frameLen, outBuf, outOff, outLen, port.ifindex, isn, key, value);
+      : offloadEntry6(
+          p.buf,
+          p.frameOff,
+          p.frameLen,
+          outBuf,
+          outOff,
+          outLen,
+          port.ifindex,
+          port.mtu,
+          isn,
+          key,
+          value,
+        );
     if (r !== 0) {
       // A partial sum fails the entry's checksum comparison whenever L4 is rewritten: say so.
       this.#refuse(slot, p.partial ? C.PARTIAL : refusal(r));

@@ -21,6 +21,7 @@ export function offloadEntry6(
   oo: number,
   outLen: number,
   ifindex: number,
+  mtu: number,
   isn: number,
   key: Uint8Array,
   value: Uint8Array,
@@ -59,5 +60,7 @@ export function offloadEntry6(
   for (let i = 0; i < 32; i++) value[VAL6.SADDR + i] = out[oo + IP6 + 8 + i]!;
   for (let i = 0; i < 4; i++) value[VAL6.SPORT + i] = out[oo + L4 + i]!;
   putU32le(value, VAL.L4_DELTA, addrDelta + portDelta);
+  value[VAL6.MTU] = mtu & 0xff;
+  value[VAL6.MTU + 1] = (mtu >>> 8) & 0xff;
   return 0;
 }

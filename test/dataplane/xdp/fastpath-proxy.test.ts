@@ -130,7 +130,10 @@ describe('XDP fast path, Full-NAT behind a PROXY header', { skip: skip ?? false 
     const keys: Uint8Array[] = [];
     const install = (sample: Uint8Array, flag: number) => {
       const out = d.forward(sample);
-      assert.equal(offloadEntry6(sample, 0, sample.length, out, 0, out.length, LO, isn, key6, value6), 0);
+      assert.equal(
+        offloadEntry6(sample, 0, sample.length, out, 0, out.length, LO, 1500, isn, key6, value6),
+        0,
+      );
       assert.equal(value6[VAL.FLAGS]! & flag, flag);
       bpf.mapUpdate(map6, key6, value6);
       keys.push(key6.slice());

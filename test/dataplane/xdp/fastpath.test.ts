@@ -80,7 +80,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
     const ifindex = ifindexOf(s.out[0]!.port, s.in.port);
     const v6 = inp[12] === 0x86 && inp[13] === 0xdd;
     const r = v6
-      ? offloadEntry6(inp, 0, inp.length, out, 0, out.length, ifindex, 0, key6, value6)
+      ? offloadEntry6(inp, 0, inp.length, out, 0, out.length, ifindex, 1500, 0, key6, value6)
       : offloadEntry(inp, 0, inp.length, out, 0, out.length, ifindex, 1500, 0, key, value);
     cur = v6 ? { map: map6, key: key6 } : { map, key };
     if (r === 0) bpf.mapUpdate(cur.map, cur.key, v6 ? value6 : value);
@@ -269,7 +269,7 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const first = seg(side, 2000);
         const out1 = d.forward(first);
         assert.equal(
-          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, 0, key6, value6),
+          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, 1500, 0, key6, value6),
           0,
           `${mode} ${side}`,
         );
@@ -288,6 +288,16 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const last = seg(side, 3000);
         last[21] = 1;
         assert.equal(bpf.testRun(prog, last, LO).action, XdpAction.PASS, `IPv6 ${mode}: hop limit 1`);
+        // Longer than the output MTU (150 here) is the pipeline's too (packet too big).
+        assert.equal(
+          offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, 150, 0, key6, value6),
+          0,
+        );
+        bpf.mapUpdate(map6, key6, value6);
+        const over = seg(side, 4000, 0x10, 100);
+        assert.equal(bpf.testRun(prog, over, LO).action, XdpAction.PASS, `IPv6 ${mode}: over the MTU`);
+        const under = seg(side, 4000, 0x10, 7);
+        assert.equal(bpf.testRun(prog, under, LO).action, XdpAction.TX, `IPv6 ${mode}: under the MTU`);
         bpf.mapDelete(map6, key6);
       }
     }
