@@ -89,6 +89,19 @@ export function putShift(value: Uint8Array, shift: SeqShift, isn: number): void 
 }
 
 /**
+ * The MTU the program holds a packet of this entry to (LE u16 at `at`). An entry that rewrites or
+ * encapsulates gets the output MTU: a longer packet goes to the pipeline (path MTU rules; an aggregate the
+ * generic hook sees after GRO is longer than one segment, and must not be rewritten). A DR entry gets no
+ * limit: its packet leaves as it came, and a GSO aggregate is segmented on its way out as the pipeline
+ * would (per segment).
+ */
+export function putMtu(value: Uint8Array, at: number, limited: boolean, mtu: number): void {
+  const v = limited ? mtu : 0xffff;
+  value[at] = v & 0xff;
+  value[at + 1] = (v >>> 8) & 0xff;
+}
+
+/**
  * Fills `key` (KEY.LEN bytes) and `value` (VAL.LEN bytes, counters zero) for frames `inp`/`out` (Ethernet
  * at `io`/`oo`, untagged) sent out of interface `ifindex` (MTU `mtu`); `isn`: the Full-NAT session's first
  * client data sequence number when it injects a PROXY header (else 0). Returns 0, or a NotOffloadable
@@ -164,10 +177,7 @@ export function offloadEntry(
     const outerTtl = out[frameOff + IP + 8]!;
     value[VAL.OUTER_TTL] = outerTtl === ttlOut ? 0 : outerTtl;
   }
-  // Every entry: a packet longer than the output MTU (an aggregate the generic hook sees after GRO, or one
-  // from an interface with a larger MTU) goes to the pipeline, which applies the path MTU rules.
-  value[VAL.MTU] = mtu & 0xff;
-  value[VAL.MTU + 1] = (mtu >>> 8) & 0xff;
+  putMtu(value, VAL.MTU, rewrite || encap, mtu);
   for (let i = 0; i < 8; i++) value[VAL.SADDR + i] = out[oo + IP + 12 + i]!;
   for (let i = 0; i < 4; i++) value[VAL.SPORT + i] = out[oo + L4 + i]!;
   putU32le(value, VAL.IP_DELTA, ipDelta);

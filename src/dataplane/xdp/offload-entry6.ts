@@ -7,7 +7,7 @@
 import { putU32le, same, u16, wordDelta } from './entry-bytes.js';
 import { DEC_TTL, REWRITE, VAL } from './fastpath-prog.js';
 import { KEY6, VAL6 } from './fastpath-prog6.js';
-import { compareL4, l4ChecksumOk, NotOffloadable, putShift, SHIFT } from './offload-entry.js';
+import { compareL4, l4ChecksumOk, NotOffloadable, putMtu, putShift, SHIFT } from './offload-entry.js';
 
 const IP6 = 14;
 const L4 = IP6 + 40;
@@ -60,7 +60,6 @@ export function offloadEntry6(
   for (let i = 0; i < 32; i++) value[VAL6.SADDR + i] = out[oo + IP6 + 8 + i]!;
   for (let i = 0; i < 4; i++) value[VAL6.SPORT + i] = out[oo + L4 + i]!;
   putU32le(value, VAL.L4_DELTA, addrDelta + portDelta);
-  value[VAL6.MTU] = mtu & 0xff;
-  value[VAL6.MTU + 1] = (mtu >>> 8) & 0xff;
+  putMtu(value, VAL6.MTU, rewrite, mtu);
   return 0;
 }

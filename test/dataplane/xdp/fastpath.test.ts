@@ -288,14 +288,19 @@ describe('XDP fast path', { skip: skip ?? false }, () => {
         const last = seg(side, 3000);
         last[21] = 1;
         assert.equal(bpf.testRun(prog, last, LO).action, XdpAction.PASS, `IPv6 ${mode}: hop limit 1`);
-        // Longer than the output MTU (150 here) is the pipeline's too (packet too big).
+        // Longer than the output MTU (150 here) is the pipeline's too (packet too big), when the entry
+        // rewrites; DR's packet leaves as it came (a GSO aggregate is segmented on its way out).
         assert.equal(
           offloadEntry6(first, 0, first.length, out1, 0, out1.length, LO, 150, 0, key6, value6),
           0,
         );
         bpf.mapUpdate(map6, key6, value6);
         const over = seg(side, 4000, 0x10, 100);
-        assert.equal(bpf.testRun(prog, over, LO).action, XdpAction.PASS, `IPv6 ${mode}: over the MTU`);
+        assert.equal(
+          bpf.testRun(prog, over, LO).action,
+          mode === 'dr' ? XdpAction.TX : XdpAction.PASS,
+          `IPv6 ${mode}: over the MTU`,
+        );
         const under = seg(side, 4000, 0x10, 7);
         assert.equal(bpf.testRun(prog, under, LO).action, XdpAction.TX, `IPv6 ${mode}: under the MTU`);
         bpf.mapDelete(map6, key6);
