@@ -193,33 +193,21 @@ export class XdpFastPath implements ForwardObserver {
     const isn = this.#o.isn?.(conn) ?? 0;
     const key = v4 ? this.#key : this.#key6;
     const value = v4 ? this.#value : this.#value6;
-    const r = v4
-      ? offloadEntry(
-          p.buf,
-          p.frameOff,
-          p.frameLen,
-          outBuf,
-          outOff,
-          outLen,
-          port.ifindex,
-          port.mtu,
-          isn,
-          key,
-          value,
-        )
-      : offloadEntry6(
-          p.buf,
-          p.frameOff,
-          p.frameLen,
-          outBuf,
-          outOff,
-          outLen,
-          port.ifindex,
-          port.mtu,
-          isn,
-          key,
-          value,
-        );
+    // One signature for both families: the IPv6 builder fills the IPv6 key and value.
+    const build = v4 ? offloadEntry : offloadEntry6;
+    const r = build(
+      p.buf,
+      p.frameOff,
+      p.frameLen,
+      outBuf,
+      outOff,
+      outLen,
+      port.ifindex,
+      port.mtu,
+      isn,
+      key,
+      value,
+    );
     if (r !== 0) {
       // A partial sum fails the entry's checksum comparison whenever L4 is rewritten: say so.
       this.#refuse(slot, p.partial ? C.PARTIAL : refusal(r));

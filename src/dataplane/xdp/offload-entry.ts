@@ -41,6 +41,7 @@ export function compareL4(
   isn: number,
 ): number {
   SHIFT.flag = 0;
+  SHIFT.delta = 0;
   SHIFT.words = 0;
   let hl = 8;
   if (udp) {

@@ -33,6 +33,21 @@ function observe(d: ReturnType<typeof fnatDirector>, keepTcp = false, mtu = 1500
   return { fast, count };
 }
 
+/** A Full-NAT TCP session through `d`: handshake both ways, then the client's first data segment. */
+function establish(d: ReturnType<typeof fnatDirector>): void {
+  d.send(true, { seq: 100, flags: 0x02, payload: 0 });
+  d.send(false, { seq: 500, flags: 0x12, payload: 0 });
+  d.send(false, { seq: 501, flags: 0x10, payload: 0 });
+  d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+}
+
+/** A DR TCP session through `dr` (only the client's side passes the director): SYN, ACK, data. */
+function establishDr(dr: ReturnType<typeof fnatDirector>): void {
+  dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
+  dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
+  dr.send(true, { seq: 101, flags: 0x18, payload: 20 });
+}
+
 test('the fast path offloads a Full-NAT session once TOA stops, retries refusals with backoff, follows FIN and expiry', {
   skip: skip ?? false,
 }, () => {
@@ -80,10 +95,7 @@ test('with keepTcp (the generic hook after GRO) established Full-NAT TCP session
   const d = fnatDirector({ proxyProtocol: 0, toa: false });
   const { fast, count } = observe(d, true);
   try {
-    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
-    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
-    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establish(d);
     assert.equal(fast.installed, 0);
     assert.equal(count('xdp_refused_tcp_after_gro'), 2, 'both directions refused, once each');
     assert.equal(count('xdp_installed'), 0);
@@ -93,9 +105,7 @@ test('with keepTcp (the generic hook after GRO) established Full-NAT TCP session
   const dr = fnatDirector({ proxyProtocol: 0, toa: false, forwarding: Forwarding.DR });
   const { fast: fastDr } = observe(dr, true);
   try {
-    dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
-    dr.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establishDr(dr);
     assert.equal(fastDr.installed, 1, 'the DR session (client direction only) offloaded');
   } finally {
     fastDr.close();
@@ -108,10 +118,7 @@ test('GRO turned on while running (setKeepTcp): Full-NAT TCP sessions leave the 
   const d = fnatDirector({ proxyProtocol: 0, toa: false });
   const { fast, count } = observe(d);
   try {
-    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
-    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
-    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establish(d);
     assert.equal(fast.installed, 2, 'offloaded both ways while GRO was off');
     assert.equal(fast.setKeepTcp(true), 1, 'one session withdrawn');
     assert.equal(fast.installed, 0);
@@ -130,9 +137,7 @@ test('GRO turned on while running (setKeepTcp): Full-NAT TCP sessions leave the 
   const dr = fnatDirector({ proxyProtocol: 0, toa: false, forwarding: Forwarding.DR });
   const { fast: fastDr } = observe(dr);
   try {
-    dr.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    dr.send(true, { seq: 101, flags: 0x10, payload: 0 });
-    dr.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establishDr(dr);
     assert.equal(fastDr.installed, 1);
     assert.equal(fastDr.setKeepTcp(true), 0, 'DR rewrites nothing an aggregate would break');
     assert.equal(fastDr.installed, 1);
@@ -151,10 +156,7 @@ test('a session whose packets all go through the map does not expire while they 
   b.conns.keepAlive = (id) => fast.sawPackets(id);
   const bpf = new Bpf();
   try {
-    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
-    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
-    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establish(d);
     assert.equal(fast.installed, 2);
     // Three ESTABLISHED timeouts (900 s) pass; in each the client sends through the program only, and the
     // fast path never ticks (its own read-back is what a big map makes slow).
@@ -219,10 +221,7 @@ test('a tick reads the map back: packets the program forwarded re-arm the sessio
   const { fast, count } = observe(d);
   const bpf = new Bpf();
   try {
-    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
-    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
-    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establish(d);
     assert.equal(fast.installed, 2);
     const key = newFlowKey();
     key.saddr[0] = parseIp('192.0.2.77').words[0];
@@ -260,10 +259,7 @@ test('a packet longer than the output MTU is left to the pipeline (an aggregate 
   const { fast } = observe(d, false, 100);
   const bpf = new Bpf();
   try {
-    d.send(true, { seq: 100, flags: 0x02, payload: 0 });
-    d.send(false, { seq: 500, flags: 0x12, payload: 0 });
-    d.send(false, { seq: 501, flags: 0x10, payload: 0 });
-    d.send(true, { seq: 101, flags: 0x18, payload: 20 });
+    establish(d);
     assert.equal(fast.installed, 2);
     const fits = d.segment(true, { seq: 121, flags: 0x18, payload: 48 }); // IP total length 100
     assert.equal(bpf.testRun(fast.programFd, fits, 1).action, 3, 'at the MTU: forwarded (XDP_TX)');

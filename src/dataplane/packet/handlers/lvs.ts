@@ -40,10 +40,10 @@ function named(names: readonly string[], v: Float64Array): Record<string, number
   return out;
 }
 
-/** Pipeline verdict -> packet-loop verdict. */
 /** How often the generic hook's interfaces are asked again whether they aggregate TCP (ms). */
 const GRO_CHECK_MS = 1000;
 
+/** Pipeline verdict -> packet-loop verdict. */
 const LOOP_VERDICT = new Uint8Array(8);
 LOOP_VERDICT[PV.FORWARD] = Verdict.SENT;
 LOOP_VERDICT[PV.REPLY] = Verdict.SENT;
@@ -74,7 +74,8 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   });
   if (o.ops) applyEngineOps(balancer, o.ops);
   let fast: XdpFastPath | null = null;
-  let fastState: string = o.xdp ?? 'off';
+  /** Why the fast path could not attach (`auto`), or null. */
+  let unavailable: string | null = null;
   /** Whether a port hands the stack TCP aggregates (GRO or LRO on): what the generic hook must allow for. */
   const aggregation = () => ctx.ports.some((p) => aggregatesTcp(p.ifname));
   if (o.xdp) {
@@ -89,13 +90,17 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         dests: balancer.dests,
         keepTcp,
       });
-      if (keepTcp) fastState = 'generic-after-gro';
     } catch (err) {
       // `auto`: the pipeline forwards everything, as without the fast path; the daemon warns.
       if (!o.xdpOptional) throw err;
-      fastState = `unavailable: ${(err as Error).message}`;
+      unavailable = (err as Error).message;
     }
   }
+  /** LvsStats.xdp, from what the fast path is now. */
+  const xdpState = (): string => {
+    if (fast) return fast.keepTcp ? 'generic-after-gro' : o.xdp!;
+    return unavailable !== null ? `unavailable: ${unavailable}` : 'off';
+  };
   if (fast) {
     pipeline.setForwardObserver(fast);
     balancer.conns.onExpire = (id) => fast.forget(id);
@@ -155,10 +160,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         } catch {
           // The interface is going away: the loop will report that; keep what was known.
         }
-        if (agg !== fast.keepTcp) {
-          fast.setKeepTcp(agg);
-          fastState = agg ? 'generic-after-gro' : 'generic';
-        }
+        if (agg !== fast.keepTcp) fast.setKeepTcp(agg);
       }
       sync?.tick(now);
     },
@@ -216,7 +218,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
             },
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
-            xdp: fastState,
+            xdp: xdpState(),
           };
           if (sync && store.journal.overflows > 0) s.sync.journal_overflows = store.journal.overflows;
           return s;
