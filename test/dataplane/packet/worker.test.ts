@@ -79,8 +79,16 @@ describe('PacketWorker', { skip: skip ?? false }, () => {
   };
 
   test('reflect: every datagram comes back with MACs swapped; counters match; stop() ends the thread', async () => {
+    // Rings larger than the burst: B sends all 300 before the worker may get a CPU (two CPUs, tests in
+    // parallel), and a 256-frame RX ring then dropped the rest (seen once: 256 of 300 back).
     const w = await start({
-      rings: [{ ifname: 'eth0', rx: { frameSize: 2048 }, tx: { frameSize: 2048 } }],
+      rings: [
+        {
+          ifname: 'eth0',
+          rx: { frameSize: 2048, frameCount: 512 },
+          tx: { frameSize: 2048, frameCount: 512 },
+        },
+      ],
       handler: 'reflect',
       netns: nsA,
     });
