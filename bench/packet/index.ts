@@ -12,7 +12,9 @@
  * AF_PACKET TX ring) it receives socket buffers whose data lives in another socket's ring, which a native
  * XDP program on veth must first copy into a page of its own, and free on the director's CPU: a cost no
  * NIC has, and only the XDP modes pay. (Measured here: that copy and free were about half the director's
- * work in packet_dr_xdp.)
+ * work in packet_dr_xdp.) The generic hook copies them too, as it copies a NIC driver's buffers (less than
+ * 256 bytes of headroom): with `ring` the default director on veth (generic) is measured as it would run
+ * on a NIC with the generic hook, which is why `dataplane.xdp: auto` takes the driver hook on NICs.
  */
 import { cpus } from 'node:os';
 

@@ -170,7 +170,7 @@ const LVS_HANDLER = fileURLToPath(new URL('../../src/dataplane/packet/handlers/l
 
 const XDP_SUFFIX = { auto: '', off: '_pipeline', native: '_xdp', generic: '_xdp_generic' } as const;
 const XDP_TITLE = {
-  auto: 'engine + pipeline + XDP fast path as by default: dataplane.xdp auto, the generic hook',
+  auto: 'engine + pipeline + XDP fast path as by default: dataplane.xdp auto, on veth the generic hook',
   off: 'engine + pipeline alone: dataplane.xdp off',
   native: 'engine + pipeline + XDP fast path, native',
   generic: 'engine + pipeline + XDP fast path, generic',
@@ -185,13 +185,13 @@ function lvsMode(
   mode: ForwardingName & ('dr' | 'nat' | 'tun' | 'fnat'),
   xdp: 'auto' | 'off' | 'native' | 'generic',
 ): BenchMode {
-  const attach = xdp === 'auto' ? 'generic' : xdp === 'off' ? null : xdp;
+  const attach = xdp === 'off' ? null : xdp;
   const bench = packetMode({
     name: `packet_${mode}${XDP_SUFFIX[xdp]}`,
     title: `tslvs ${mode.toUpperCase()} (${XDP_TITLE[xdp]})`,
     handler: LVS_HANDLER,
     // auto falls back to the pipeline alone where XDP is refused, as the daemon does: never skipped.
-    ...(attach && xdp !== 'auto' ? { xdp: attach } : {}),
+    ...(xdp === 'native' || xdp === 'generic' ? { xdp } : {}),
     target: (t) => ({ dstIp: t.vip, dstPort: 80 }),
     handlerOptions(t): LvsHandlerOptions {
       const key = `udp/${t.vip}:80`;

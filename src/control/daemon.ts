@@ -104,11 +104,17 @@ export class Daemon {
             );
         },
       });
-      const state = config.dataplane.xdp === 'off' ? 'off' : await packet.fastPath();
+      const { state, refused } =
+        config.dataplane.xdp === 'off' ? { state: 'off', refused: [] } : await packet.fastPath();
       if (state === 'generic-after-gro') opts.logger.warn(groCaveat(iface));
       if (config.dataplane.xdp === 'auto') {
         const why = state.startsWith('unavailable: ') ? state.slice('unavailable: '.length) : null;
         if (why) opts.logger.warn(`${why} (dataplane.xdp: auto); the pipeline forwards every packet`);
+        else
+          opts.logger.info(
+            `XDP fast path on ${iface}: ${state === 'native' ? 'native (in the driver)' : 'generic'} (dataplane.xdp: auto)` +
+              (refused.length > 0 ? `; ${refused.join('; ')}` : ''),
+          );
       }
       host = packet.engineHost();
       dataplane = packet;
@@ -336,15 +342,15 @@ function groCaveat(iface: string): string {
 }
 
 /**
- * The packet data plane's XDP options for `dataplane.xdp`: `auto` is the generic hook, which every device
- * has, and no fast path (warned) where the kernel refuses it; `native` needs driver support, so it is
- * asked for by name.
+ * The packet data plane's XDP options for `dataplane.xdp`: `auto` is the driver hook where the driver
+ * suits it, else the generic one, which every device has, and no fast path (warned) where the kernel
+ * refuses both (xdp/auto-mode.ts); `native` and `generic` are that hook or no start.
  */
 function xdpOptions(mode: 'off' | 'auto' | 'native' | 'generic'): {
-  xdp?: 'native' | 'generic';
+  xdp?: 'native' | 'generic' | 'auto';
   xdpOptional?: boolean;
 } {
   if (mode === 'off') return {};
-  if (mode === 'auto') return { xdp: 'generic', xdpOptional: true };
+  if (mode === 'auto') return { xdp: 'auto', xdpOptional: true };
   return { xdp: mode };
 }

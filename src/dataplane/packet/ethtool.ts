@@ -1,7 +1,7 @@
 /**
- * The ethtool settings the data plane cares about, receive aggregation (GRO, LRO), through the legacy
- * SIOCETHTOOL ioctl (ETHTOOL_GGRO / ETHTOOL_SGRO / ETHTOOL_GFLAGS; include/uapi/linux/ethtool.h), so no
- * ethtool binary is needed. It answers for the calling thread's network namespace, as the SIOCGIF*
+ * The ethtool facts the data plane cares about, receive aggregation (GRO, LRO) and the driver's name,
+ * through the legacy SIOCETHTOOL ioctl (ETHTOOL_GGRO / ETHTOOL_SGRO / ETHTOOL_GFLAGS / ETHTOOL_GDRVINFO;
+ * include/uapi/linux/ethtool.h), so no ethtool binary is needed. It answers for the calling thread's network namespace, as the SIOCGIF*
  * ioctls do.
  */
 import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
@@ -13,10 +13,18 @@ const SIOCETHTOOL = 0x8946;
 const ETHTOOL_GGRO = 0x2b;
 const ETHTOOL_SGRO = 0x2c;
 const ETHTOOL_GFLAGS = 0x25;
+const ETHTOOL_GDRVINFO = 0x03;
 const ETH_FLAG_LRO = 1 << 15;
+/** struct ethtool_drvinfo: cmd, then char driver[32]. */
+const DRVINFO_DRIVER = 4;
+const DRVINFO_NAME_LEN = 32;
+/** Where the command's struct sits in the pinned buffer (after the 40-byte struct ifreq). */
+const AT = 64;
 
-/** struct ethtool_value { cmd, data } through ifr_data; returns `data` afterwards. */
-function ethtoolValue(ifname: string, cmd: number, data: number, call: string): number {
+/**
+ * One SIOCETHTOOL command: `fill` writes its struct (cmd first) at `AT`, `read` reads the answer there.
+ */
+function ethtool<T>(ifname: string, call: string, fill: (b: Buffer) => void, read: (b: Buffer) => T): T {
   validateIfname(ifname);
   const c = libc();
   const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -26,16 +34,42 @@ function ethtoolValue(ifname: string, cmd: number, data: number, call: string): 
   try {
     const b = mem.buf;
     ifreq(ifname).copy(b, 0);
-    b.writeBigUInt64LE(BigInt(mem.address + 64), 16);
-    b.writeUInt32LE(cmd, 64);
-    b.writeUInt32LE(data, 68);
+    b.writeBigUInt64LE(BigInt(mem.address + AT), 16);
+    fill(b);
     if (c.ioctl(fd, SIOCETHTOOL, b) < 0)
       throw syscallError(`ioctl(SIOCETHTOOL, ${call})`, c.errno(), { ifname });
-    return b.readUInt32LE(68);
+    return read(b);
   } finally {
     mem.free();
     c.close(fd);
   }
+}
+
+/** struct ethtool_value { cmd, data } through ifr_data; returns `data` afterwards. */
+function ethtoolValue(ifname: string, cmd: number, data: number, call: string): number {
+  return ethtool(
+    ifname,
+    call,
+    (b) => {
+      b.writeUInt32LE(cmd, AT);
+      b.writeUInt32LE(data, AT + 4);
+    },
+    (b) => b.readUInt32LE(AT + 4),
+  );
+}
+
+/** The name of the driver behind `ifname` ("veth", "mlx5_core", "virtio_net"...). */
+export function driverName(ifname: string): string {
+  return ethtool(
+    ifname,
+    'ETHTOOL_GDRVINFO',
+    (b) => b.writeUInt32LE(ETHTOOL_GDRVINFO, AT),
+    (b) => {
+      const name = b.subarray(AT + DRVINFO_DRIVER, AT + DRVINFO_DRIVER + DRVINFO_NAME_LEN);
+      const end = name.indexOf(0);
+      return name.toString('latin1', 0, end < 0 ? name.length : end);
+    },
+  );
 }
 
 /** Whether GRO is on for `ifname`. */

@@ -39,8 +39,12 @@ export interface LvsHandlerOptions {
   pingRatePerSec?: number;
   /** Hash seed of the session table (random when absent); sync peers need not share it. */
   seed?: number;
-  /** The XDP fast path for established sessions (src/dataplane/xdp/), attached in this mode. */
-  xdp?: 'native' | 'generic';
+  /**
+   * The XDP fast path for established sessions (src/dataplane/xdp/), attached in this mode; `auto`: the
+   * driver hook where the ports' drivers suit it, else (or when it is refused) the generic one
+   * (xdp/auto-mode.ts).
+   */
+  xdp?: 'native' | 'generic' | 'auto';
   /** Run without the fast path when it cannot attach (LvsStats.xdp says why) rather than fail. */
   xdpOptional?: boolean;
   /** Neighbours known in advance (benchmarks: no ARP during a run). */
@@ -87,4 +91,6 @@ export interface LvsStats {
    * TCP other than DR left to the pipeline), or `unavailable: <why>` (xdpOptional).
    */
   xdp: string;
+  /** Why hooks tried before the one running were refused (`auto`; empty otherwise). */
+  xdpRefused: string[];
 }

@@ -29,7 +29,7 @@ export interface PacketDataPlaneOptions {
   answerPing?: boolean;
   pingRatePerSec?: number;
   /** Attach the XDP fast path (LvsHandlerOptions.xdp; xdpOptional: run without it if it cannot). */
-  xdp?: 'native' | 'generic';
+  xdp?: 'native' | 'generic' | 'auto';
   xdpOptional?: boolean;
   /** Pin the worker to this CPU. */
   cpu?: number;
@@ -155,9 +155,13 @@ export class PacketDataPlane implements DataPlane {
     return this.#owned.has(k) || (this.#answerVips && !this.#managed.has(k));
   }
 
-  /** The XDP fast path: `off`, the mode it runs in (LvsStats.xdp), or `unavailable: <why>`. */
-  async fastPath(): Promise<string> {
-    return ((await this.#control({ type: 'stats' })) as LvsStats).xdp;
+  /**
+   * The XDP fast path: `off`, the mode it runs in (LvsStats.xdp), or `unavailable: <why>`; `refused`: why
+   * the hooks `auto` tried first were refused.
+   */
+  async fastPath(): Promise<{ state: string; refused: string[] }> {
+    const s = (await this.#control({ type: 'stats' })) as LvsStats;
+    return { state: s.xdp, refused: s.xdpRefused };
   }
 
   /** Gratuitous ARP for `addresses`, `count` times. */

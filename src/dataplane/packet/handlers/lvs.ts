@@ -26,8 +26,9 @@ import { SYNC_COUNTER_NAMES } from '../../../ha/sync/types.js';
 import { writeGratuitousArp } from '../../../wire/arp.js';
 import { Icmpv6Type } from '../../../wire/icmp.js';
 import { adviseHugePages } from '../../hugepages.js';
-import { FAST_PATH_COUNTERS, XdpFastPath } from '../../xdp/fastpath.js';
-import { aggregatesTcp } from '../ethtool.js';
+import { attachInOrder, autoModes } from '../../xdp/auto-mode.js';
+import { FAST_PATH_COUNTERS, XdpFastPath, type XdpMode } from '../../xdp/fastpath.js';
+import { aggregatesTcp, driverName } from '../ethtool.js';
 import type { FrameHandler, HandlerContext, RxFrame } from '../handler.js';
 import { Verdict } from '../handler.js';
 import type { LvsControl, LvsHandlerOptions, LvsStats } from '../lvs-protocol.js';
@@ -42,6 +43,15 @@ function named(names: readonly string[], v: Float64Array): Record<string, number
 
 /** How often the generic hook's interfaces are asked again whether they aggregate TCP (ms). */
 const GRO_CHECK_MS = 1000;
+
+/** The port's driver, or '' when the device does not say (auto-mode.ts then tries native first). */
+function driverOf(ifname: string): string {
+  try {
+    return driverName(ifname);
+  } catch {
+    return '';
+  }
+}
 
 /** Pipeline verdict -> packet-loop verdict. */
 const LOOP_VERDICT = new Uint8Array(8);
@@ -78,27 +88,38 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
   let unavailable: string | null = null;
   /** Whether a port hands the stack TCP aggregates (GRO or LRO on): what the generic hook must allow for. */
   const aggregation = () => ctx.ports.some((p) => aggregatesTcp(p.ifname));
+  /** The hook the fast path runs in, once attached. */
+  let mode: XdpMode | null = null;
+  /** Why hooks tried before it were refused (auto). */
+  let refused: string[] = [];
   if (o.xdp) {
-    const keepTcp = o.xdp === 'generic' && aggregation();
-    try {
-      fast = new XdpFastPath({
-        mode: o.xdp,
-        ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname, mtu: p.mtu })),
-        conns: balancer.conns,
-        isn: (conn) => pipeline.fnatState.isn(conn),
-        services: balancer.services,
-        dests: balancer.dests,
-        keepTcp,
-      });
-    } catch (err) {
+    const order = o.xdp === 'auto' ? autoModes(ctx.ports.map((p) => driverOf(p.ifname))) : [o.xdp];
+    const got = attachInOrder(
+      order,
+      (m) =>
+        new XdpFastPath({
+          mode: m,
+          ports: ctx.ports.map((p) => ({ ifindex: p.ring.ifindex, ifname: p.ifname, mtu: p.mtu })),
+          conns: balancer.conns,
+          isn: (conn) => pipeline.fnatState.isn(conn),
+          services: balancer.services,
+          dests: balancer.dests,
+          keepTcp: m === 'generic' && aggregation(),
+        }),
+    );
+    fast = got.fast;
+    mode = got.mode;
+    refused = got.refused;
+    if (!fast) {
       // `auto`: the pipeline forwards everything, as without the fast path; the daemon warns.
-      if (!o.xdpOptional) throw err;
-      unavailable = (err as Error).message;
+      if (!o.xdpOptional) throw got.error;
+      unavailable = refused.join('; ');
+      refused = [];
     }
   }
   /** LvsStats.xdp, from what the fast path is now. */
   const xdpState = (): string => {
-    if (fast) return fast.keepTcp ? 'generic-after-gro' : o.xdp!;
+    if (fast) return fast.keepTcp ? 'generic-after-gro' : mode!;
     return unavailable !== null ? `unavailable: ${unavailable}` : 'off';
   };
   if (fast) {
@@ -152,7 +173,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
         rates.dests.tick(now);
       }
       // GRO and LRO can be turned on (ethtool -K) while the director runs; the generic hook follows.
-      if (fast && o.xdp === 'generic' && now >= nextGroCheck) {
+      if (fast && mode === 'generic' && now >= nextGroCheck) {
         nextGroCheck = now + GRO_CHECK_MS;
         let agg = fast.keepTcp;
         try {
@@ -219,6 +240,7 @@ export async function createHandler(ctx: HandlerContext): Promise<FrameHandler> 
             verdicts: named(VERDICT_NAMES, pipeline.verdicts),
             sync: sync ? named(SYNC_COUNTER_NAMES, sync.counters) : {},
             xdp: xdpState(),
+            xdpRefused: refused,
           };
           if (sync && store.journal.overflows > 0) s.sync.journal_overflows = store.journal.overflows;
           return s;
