@@ -128,8 +128,9 @@ export async function main(args: string[]): Promise<void> {
           continue;
         }
         const paced = pps > 0 ? `offered ${fmt(pps / 1000)} kpps paced` : 'offered at full speed';
+        const lost = topo.generator === 'xdp' ? `, lost at input ${fmt(r.inputLostKpps)}` : '';
         console.log(
-          `  ${mode.name} run ${i + 1} (${paced}): ${fmt(r.kpps)} kpps, director CPU ${fmt(r.cpu)} %`,
+          `  ${mode.name} run ${i + 1} (${paced}): ${fmt(r.kpps)} kpps of ${fmt(r.offeredKpps)} offered${lost}, director CPU ${fmt(r.cpu)} %`,
         );
         const b = best.get(mode);
         if (!b || r.kpps > b.kpps) best.set(mode, r);
