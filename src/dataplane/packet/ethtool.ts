@@ -1,8 +1,8 @@
 /**
  * The ethtool facts the data plane cares about, receive aggregation (GRO, LRO) and the driver's name,
  * through the legacy SIOCETHTOOL ioctl (ETHTOOL_GGRO / ETHTOOL_SGRO / ETHTOOL_GFLAGS / ETHTOOL_GDRVINFO;
- * include/uapi/linux/ethtool.h), so no ethtool binary is needed. It answers for the calling thread's network namespace, as the SIOCGIF*
- * ioctls do.
+ * include/uapi/linux/ethtool.h), so no ethtool binary is needed. It answers for the calling thread's
+ * network namespace, as the SIOCGIF* ioctls do.
  */
 import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
 import { ifreq, validateIfname } from './ifinfo.js';
